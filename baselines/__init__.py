@@ -1,0 +1,1 @@
+"""colorbench baselines: colorization models behind one interface (see base.py)."""

@@ -1,0 +1,345 @@
+"""Shared pieces of the adversarial family: U-Net generator, PatchGAN, and the GAN objective.
+
+Conventions (all GAN baselines):
+- The generator predicts in "network units": ab / AB_SCALE (target 'ab') or RGB * 2 - 1
+  (target 'rgb'); `colorize` maps back to Lab / sRGB. AB_SCALE = 110 as in the colorization
+  pix2pix tutorials the seeds follow (Shariatnia): |a|, |b| of sRGB colours stay below ~110
+  except saturated blues (b down to -108) and greens (a down to -86), so tanh rarely saturates.
+- Discriminators return logits. The seeds' "sigmoid + BCE" is computed as
+  BCEWithLogits(logits, y) = BCE(sigmoid(logits), y), mathematically identical and stable.
+- The objective's 'loss' (checkpoint selection) is the generator's L1 in network units:
+  the adversarial terms are not comparable across epochs (D changes), the L1 is.
+"""
+from __future__ import annotations
+
+import warnings
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.base import Baseline
+from colorbench.training.objective import TrainBatch
+from colorbench.training.objectives import build_optimizer
+from colorbench.training.settings import TrainSettings
+
+AB_SCALE = 110.0
+Target = Literal["ab", "rgb"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def l_to_unit(L: torch.Tensor) -> torch.Tensor:
+    """L in [0, 100] -> [-1, 1] (pix2pix colorization input convention)."""
+    return L / 50.0 - 1.0
+
+
+def target_units(batch: TrainBatch, target: Target) -> torch.Tensor:
+    """The ground truth in the generator's output units."""
+    if target == "ab":
+        return batch.lab[:, 1:] / AB_SCALE
+    return batch.rgb * 2.0 - 1.0
+
+
+def init_gan_weights(module: nn.Module, std: float = 0.02) -> None:
+    """pix2pix / DCGAN init: conv weights N(0, std), BatchNorm weights N(1, std), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def _down(cin: int, cout: int, norm: bool) -> nn.Sequential:
+    # seed 000's C_N block: 4x4 conv, stride 2, padding 1, BatchNorm, LeakyReLU(0.2)
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(cin: int, cout: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout)]
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _even(x: torch.Tensor) -> torch.Tensor:
+    """Pad to even H, W >= 2 so a stride-2 4x4 conv halves exactly (any input size works)."""
+    h, w = x.shape[-2:]
+    ph, pw = max(h % 2, 2 - h), max(w % 2, 2 - w)
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph > 0 or pw > 0 else x
+
+
+class UNetGenerator(nn.Module):
+    """pix2pix U-Net: len(channels) stride-2 encoder blocks, mirrored transposed-conv decoder,
+    skip connections by concatenation, tanh output. Works at any input size: every level pads to
+    an even size (replicate) and the decoder crops to its skip, so 256 px runs exactly as pix2pix.
+    """
+
+    def __init__(self, *, in_channels: int, out_channels: int, channels: tuple[int, ...],
+                 first_norm: bool, innermost_norm: bool, dropout: float, dropout_levels: int):
+        super().__init__()
+        n = len(channels)
+        self.downs = nn.ModuleList(
+            _down(channels[i - 1] if i else in_channels, channels[i],
+                  norm=(first_norm if i == 0 else innermost_norm if i == n - 1 else True))
+            for i in range(n)
+        )
+        # decoder block i produces channels[i] from the level below (concatenated except innermost)
+        self.ups = nn.ModuleList(
+            _up(channels[i + 1] * (1 if i == n - 2 else 2), channels[i],
+                dropout if i >= n - 1 - dropout_levels else 0.0)
+            for i in range(n - 1)
+        )
+        self.final = nn.ConvTranspose2d(channels[0] * 2, out_channels, 4, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        skips = []
+        for down in self.downs:
+            x = down(_even(x))
+            skips.append(x)
+        x = skips.pop()
+        for up in reversed(self.ups):
+            skip = skips.pop()
+            x = up(x)[..., : skip.shape[-2], : skip.shape[-1]]
+            x = torch.cat((x, skip), dim=1)
+        return torch.tanh(self.final(x)[..., : size[0], : size[1]])
+
+
+class PatchDiscriminator(nn.Module):
+    """pix2pix 70x70 PatchGAN (n_layers=3): Conv-BatchNorm-LeakyReLU blocks, one logit per patch."""
+
+    def __init__(self, *, in_channels: int, ndf: int = 64, n_layers: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        mult = 1
+        for i in range(1, n_layers + 1):
+            prev, mult = mult, min(2**i, 8)
+            stride = 2 if i < n_layers else 1
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=False),
+                       nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2, inplace=True)]
+        layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))  # logits; sigmoid lives in the loss
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class AdversarialBaseline(Baseline):
+    """A Baseline with `generator` and `discriminator` submodules (one state_dict for both).
+
+    Subclasses define `generate(L)` (network units) and `discriminate(L, y)` (logits);
+    `target` says which units. Only the generator is used by `colorize`.
+    """
+
+    target: Target = "ab"
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def generate(self, L: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def discriminate(self, L: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def to_output(self, L: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        """Network units -> Lab (target 'ab') or sRGB in [0, 1] (target 'rgb')."""
+        if self.target == "ab":
+            return torch.cat((L, (pred * AB_SCALE).clamp(-128.0, 127.0)), dim=1)
+        return ((pred + 1.0) / 2.0).clamp(0.0, 1.0)
+
+    def colorize(self, L: torch.Tensor, target_rgb: torch.Tensor | None = None) -> torch.Tensor:
+        # Inference always uses BatchNorm running statistics and no dropout, whatever mode the
+        # module is in (a fresh model is in train mode; batch 1 would break train-mode BN).
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return self.to_output(L, self.generate(L))
+        finally:
+            self.train(was_training)
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """pix2pix D loss 0.5 * (BCE(D(real), 1) + BCE(D(fake), 0)) and D's patch accuracy at 0.5.
+
+    d_acc = mean over all patches of real and generated images of [sigmoid(logit) > 0.5] == label,
+    i.e. logit > 0 for real and logit < 0 for generated.
+    """
+    loss = 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    with torch.no_grad():
+        correct = (real_logits > 0).float().sum() + (fake_logits < 0).float().sum()
+        acc = correct / (real_logits.numel() + fake_logits.numel())
+    return loss, acc
+
+
+def adversarial_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss BCE(D(G(x)), 1) (pix2pix)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def generator_loss(*, fake_logits: torch.Tensor, pred: torch.Tensor, target: torch.Tensor,
+                   lambda_l1: float, lambda_adv: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """lambda_adv * BCE(D(G(x)), 1) + lambda_l1 * mean|y - G(x)| (L1 in network units)."""
+    adv = adversarial_g_loss(fake_logits)
+    l1 = (pred - target).abs().mean()
+    return lambda_adv * adv + lambda_l1 * l1, {"g_adv": adv, "l1": l1}
+
+
+# --------------------------------------------------------------------------- collapse
+
+
+@dataclass
+class CollapseMonitor:
+    """Flags a collapsed GAN: for `patience` consecutive adversarial epochs, D is right on
+    (nearly) every patch (mean d_acc >= d_acc_min) AND the generator's adversarial loss is large
+    (mean g_adv >= g_adv_min; 5.0 means D gives generated patches p(real) < 0.7%). Then G gets
+    no useful gradient from D and further epochs only add artefacts.
+    """
+
+    patience: int = 3
+    d_acc_min: float = 0.99
+    g_adv_min: float = 5.0
+    streak: int = 0
+    _sums: dict = field(default_factory=dict)
+
+    def record(self, d_acc: float, g_adv: float) -> None:
+        s = self._sums
+        s["d_acc"], s["g_adv"], s["n"] = s.get("d_acc", 0.0) + d_acc, s.get("g_adv", 0.0) + g_adv, s.get("n", 0) + 1
+
+    def end_epoch(self) -> None:
+        n = self._sums.get("n", 0)
+        if n:
+            bad = self._sums["d_acc"] / n >= self.d_acc_min and self._sums["g_adv"] / n >= self.g_adv_min
+            self.streak = self.streak + 1 if bad else 0
+        self._sums = {}
+
+    @property
+    def collapsed(self) -> bool:
+        return self.streak >= self.patience
+
+
+# --------------------------------------------------------------------------- objective
+
+
+@dataclass
+class AdversarialObjective:
+    """Conditional GAN + L1 (pix2pix): per batch one D step, then one G step.
+
+    Epochs < pretrain_epochs (None: TrainSettings.pretrain_epochs) train the generator alone
+    with plain L1 (D untouched: no forward, no step). The trainer must call
+    `on_epoch_start(epoch)` (0-based) before each epoch; without it every epoch counts as
+    epoch 0 (a warning says so when pretraining is configured).
+
+    Returned keys: 'loss' (= 'l1', network units; selects checkpoints), 'l1', 'g_loss' (the
+    total the generator minimised), and in adversarial epochs 'g_adv', 'd_loss', 'd_acc';
+    'pretrain' (1.0 / 0.0) and 'collapsed' (1.0 once CollapseMonitor fires: the trainer should
+    stop and mark the run collapsed). Non-finite losses are returned as they are (no step is
+    taken on them) so the trainer marks the baseline failed.
+    """
+
+    lambda_l1: float = 100.0
+    lambda_adv: float = 1.0
+    target: Target = "ab"
+    pretrain_epochs: int | None = None  # None: settings.pretrain_epochs (read in optimizers())
+    collapse: CollapseMonitor = field(default_factory=CollapseMonitor)
+    name: str = "adversarial"
+    epoch: int = 0
+    _hook_seen: bool = False
+    _warned: bool = False
+
+    # -- trainer hooks
+    def on_epoch_start(self, epoch: int) -> None:
+        if self._hook_seen:
+            self.collapse.end_epoch()
+        self.epoch, self._hook_seen = epoch, True
+
+    @property
+    def pretraining(self) -> bool:
+        return self.epoch < (self.pretrain_epochs or 0)
+
+    def optimizers(self, model: AdversarialBaseline, settings: TrainSettings) -> dict[str, torch.optim.Optimizer]:
+        if self.pretrain_epochs is None:
+            self.pretrain_epochs = settings.pretrain_epochs
+        return {"g": build_optimizer(model.generator.parameters(), settings),
+                "d": build_optimizer(model.discriminator.parameters(), settings)}
+
+    # -- generator loss beyond pix2pix (DDColor overrides)
+    def generator_objective(self, model: AdversarialBaseline, batch: TrainBatch, pred: torch.Tensor,
+                            target: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return generator_loss(fake_logits=fake_logits, pred=pred, target=target,
+                              lambda_l1=self.lambda_l1, lambda_adv=self.lambda_adv)
+
+    def train_step(self, model: AdversarialBaseline, batch: TrainBatch,
+                   optimizers: dict[str, torch.optim.Optimizer],
+                   autocast: AbstractContextManager | None = None) -> dict[str, float]:
+        autocast = autocast if autocast is not None else nullcontext()
+        if (self.pretrain_epochs or 0) > 0 and not self._hook_seen and not self._warned:
+            warnings.warn("AdversarialObjective: on_epoch_start was never called; pretraining never ends")
+            self._warned = True
+        target = target_units(batch, self.target)
+        if self.pretraining:
+            return self._pretrain_step(model, batch, target, optimizers["g"], autocast)
+
+        # D step: real vs generated (detached), D's own optimizer only.
+        with autocast:
+            pred = model.generate(batch.L)
+            real_logits = model.discriminate(batch.L, target)
+            fake_logits = model.discriminate(batch.L, pred.detach())
+            d_loss, d_acc = discriminator_loss(real_logits.float(), fake_logits.float())
+        if torch.isfinite(d_loss):
+            optimizers["d"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers["d"].step()
+
+        # G step against the updated D; only G's optimizer steps (D grads are discarded next time).
+        with autocast:
+            fake_logits = model.discriminate(batch.L, pred)
+            g_loss, parts = self.generator_objective(model, batch, pred.float(), target, fake_logits.float())
+        if torch.isfinite(g_loss):
+            optimizers["g"].zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizers["g"].step()
+
+        out = {k: float(v.detach()) for k, v in parts.items()}
+        out.update(g_loss=float(g_loss.detach()), d_loss=float(d_loss.detach()), d_acc=float(d_acc))
+        self.collapse.record(out["d_acc"], out["g_adv"])
+        l1 = out["l1"] if torch.isfinite(g_loss) and torch.isfinite(d_loss) else float("nan")
+        out.update(loss=l1, pretrain=0.0, collapsed=float(self.collapse.collapsed))
+        return out
+
+    def _pretrain_step(self, model, batch, target, g_opt, autocast) -> dict[str, float]:
+        with autocast:
+            pred = model.generate(batch.L)
+        l1 = (pred.float() - target).abs().mean()
+        if torch.isfinite(l1):
+            g_opt.zero_grad(set_to_none=True)
+            l1.backward()
+            g_opt.step()
+        value = float(l1.detach())
+        return {"loss": value, "l1": value, "g_loss": value, "pretrain": 1.0, "collapsed": 0.0}
+
+    def val_losses(self, model: AdversarialBaseline, batch: TrainBatch) -> dict[str, float]:
+        with torch.no_grad():
+            pred = model.generate(batch.L).float()
+            l1 = float((pred - target_units(batch, self.target)).abs().mean())
+        return {"loss": l1, "l1": l1}

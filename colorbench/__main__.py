@@ -1,0 +1,4 @@
+from colorbench.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""`colorbench compare NEW OLD [--tolerances FILE]`: exit 1 on a regression, 2 if incompatible."""
+from __future__ import annotations
+
+import sys
+
+from colorbench.compare import Incompatible, compare_tables, format_rows, load_tolerances
+from colorbench.records import read_results
+
+
+def handle(args) -> int:
+    tolerances = load_tolerances(args.tolerances)
+    try:
+        new, old = read_results(args.new), read_results(args.old)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"colorbench compare: {exc}", file=sys.stderr)
+        return 2
+    try:
+        rows = compare_tables(new, old, tolerances)
+    except Incompatible as exc:
+        print(f"colorbench compare: incompatible tables: {exc}", file=sys.stderr)
+        return 2
+    print(format_rows(rows, show_all=args.all))
+    bad = [r for r in rows if r.verdict in ("regressed", "failed", "missing")]
+    return 1 if bad else 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compare", help="compare two results tables (CI regression check)")
+    p.add_argument("new", help="results.csv / results.jsonl or a run folder")
+    p.add_argument("old", help="the reference table")
+    p.add_argument("--tolerances", help="YAML: default: {abs, rel}, metrics: {name: {abs, rel}}")
+    p.add_argument("--all", action="store_true", help="also list values within tolerance")
+    p.set_defaults(func=handle)

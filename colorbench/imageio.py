@@ -1,0 +1,77 @@
+"""Reading and writing images: the one place that decodes files and writes 8-bit PNGs.
+
+Decoding policy (documented in the README): EXIF orientation is applied; palette, LA, RGBA,
+CMYK, I;16 and other modes are converted to 8-bit sRGB with PIL (alpha is dropped, not
+composited); 16-bit PNGs are scaled to [0, 1] by 65535. Values are float32 in [0, 1].
+"""
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+
+
+class UnreadableImage(Exception):
+    """A file that is not a decodable image; str() is the reason."""
+
+
+def _to_array(img: Image.Image) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64) / 65535.0
+        return np.repeat(arr[..., None], 3, axis=-1).clip(0, 1)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.float64) / 255.0
+
+
+def load_rgb_array(path: str | Path) -> tuple[np.ndarray, str]:
+    """(H, W, 3) float64 in [0, 1] and the file's original PIL mode."""
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            mode = img.mode
+            img.load()
+            return _to_array(img), mode
+    except Image.DecompressionBombError as exc:
+        raise UnreadableImage(f"decompression bomb: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        # Decoders signal corrupt data with all of these; each means "not a readable image".
+        raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
+
+
+def load_rgb(path: str | Path) -> torch.Tensor:
+    """(3, H, W) float32 in [0, 1]."""
+    arr, _ = load_rgb_array(path)
+    return torch.from_numpy(arr).permute(2, 0, 1).float().contiguous()
+
+
+def to_uint8(rgb: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping."""
+    arr = rgb.detach().to("cpu", torch.float64).clamp(0, 1).permute(1, 2, 0).numpy()
+    return np.rint(arr * 255.0).astype(np.uint8)
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Call write(file_object) on a temporary sibling, then rename: no partial file is ever seen."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_png(path: str | Path, rgb: torch.Tensor) -> None:
+    """Save (3, H, W) float RGB in [0, 1] as an 8-bit PNG, atomically."""
+    image = Image.fromarray(to_uint8(rgb), mode="RGB")
+    atomic_write_bytes(Path(path), lambda fh: image.save(fh, format="PNG"))

@@ -1,0 +1,64 @@
+"""LPIPS (v0.1) with the AlexNet and VGG16 backbones."""
+from __future__ import annotations
+
+import torch
+
+from colorbench import weights
+from colorbench.weights.models import LPIPS_BACKBONE, lpips_heads_path
+from colorbench.weights.store import file_sha256
+
+from ._common import StreamingMetric, check_pair
+from .base import MetricContext, MetricSpec, MetricValue
+
+
+class LPIPSMetric(StreamingMetric):
+    """Per-image LPIPS distances in update order; value = their mean."""
+
+    higher_is_better = False
+    is_differentiable = False
+
+    def __init__(self, net: str, context: MetricContext):
+        super().__init__()
+        self.net_name = net
+        self.weights_sha256 = weights.sha256(LPIPS_BACKBONE[net])
+        self.heads_sha256 = file_sha256(lpips_heads_path(net))
+        # kept out of the Module tree so metric.state_dict() holds only the accumulated values
+        object.__setattr__(self, "_model", weights.load_lpips(net, context.device))
+        self._list_state("values")
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        pred, target = check_pair(pred, target)  # shape, dtype and [0, 1] range checks
+        model = self._model
+        device = next(model.parameters()).device
+        with torch.no_grad():  # one batched forward; LPIPS has no cross-sample terms
+            dist = model(2 * target.to(device, torch.float32) - 1, 2 * pred.to(device, torch.float32) - 1)
+        self._append("values", dist.flatten())
+
+    def compute(self) -> MetricValue:
+        values = self._cat("values").cpu()
+        if values.numel() == 0:
+            raise ValueError("LPIPS: no images were given")
+        return MetricValue(
+            value=float(values.mean()),
+            per_image=values,
+            extra={"weights_sha256": self.weights_sha256, "lpips_heads_sha256": self.heads_sha256},
+        )
+
+
+_DEF = ("LPIPS v0.1 (Zhang et al. 2018) with the {trunk} backbone (colorbench weights "
+        "'{weights}', SHA-256 in extra['weights_sha256']) and the lpips package's v0.1 linear "
+        "heads: sRGB prediction and target as decoded (value/255, [0, 1]) are scaled to [-1, 1] "
+        "and compared at evaluation resolution, no resize. Per image: the lpips spatially "
+        "averaged distance (0 for identical images); the value is the mean over images. Lower "
+        "is better.")
+
+SPECS: tuple[MetricSpec, ...] = (
+    MetricSpec(name="lpips", higher_is_better=False, unit="LPIPS distance",
+               definition=_DEF.format(trunk="AlexNet", weights="alexnet-features"),
+               per_image=True, build=lambda ctx: LPIPSMetric("alex", ctx),
+               weights=("alexnet-features",)),
+    MetricSpec(name="lpips_vgg", higher_is_better=False, unit="LPIPS distance",
+               definition=_DEF.format(trunk="VGG16", weights="vgg16-features"),
+               per_image=True, build=lambda ctx: LPIPSMetric("vgg", ctx),
+               weights=("vgg16-features",)),
+)

@@ -1,0 +1,55 @@
+"""summary.md: one Markdown table per dataset, small enough for a CI comment."""
+from __future__ import annotations
+
+from colorbench.report import data as D
+
+
+def md_escape(text: str) -> str:
+    """Table-safe text: Markdown renderers pass raw HTML through, and '|' would split a cell."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\|`*_[]":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", " ")
+
+
+def _cell(c: D.Cell) -> str:
+    if c.failed or c.value is None:
+        return "—"
+    text = f"**{c.text}**" if c.best else c.text
+    if c.similar:
+        text += " ≈"
+    if c.ci:
+        text += f" <sub>{c.ci}</sub>"
+    return text
+
+
+def summary_markdown(run: D.Run) -> str:
+    run_id = run.meta.get("run_id", run.folder.name)
+    lines = [
+        f"## colorbench results · run `{md_escape(run_id)}`",
+        "",
+        f"scale `{md_escape(run.meta.get('scale', '?'))}` · device `{md_escape(run.meta.get('device', '?'))}` · seed {md_escape(run.meta.get('seed', '?'))}",
+        "",
+        "↑ higher is better, ↓ lower is better. **Bold**: best (reference rows _gray_/_oracle_ excluded). "
+        "≈: not distinguishable from the best (paired test, p ≥ 0.05). Subscript: 95% CI.",
+    ]
+    for dataset in run.datasets:
+        board = D.leaderboard(run, dataset)
+        if not board.metrics and not board.rows:
+            continue
+        lines += ["", f"### {md_escape(dataset)}" + (f" (N = {board.n})" if board.n is not None else ""), ""]
+        head = ["baseline"] + [f"{md_escape(m.name)} {m.arrow}".strip() + (f" ({md_escape(m.unit)})" if m.unit else "") for m in board.metrics]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" + "".join("---:|" for _ in board.metrics))
+        for row in board.rows:
+            if row.status == "failed":
+                continue  # listed below with the reason
+            label = md_escape(row.baseline) + (f" _({row.role})_" if row.role else "")
+            lines.append("| " + " | ".join([label] + [_cell(row.cells[m.name]) for m in board.metrics]) + " |")
+    failed = [(b, run.baseline_meta(b).get("reason", "")) for b in run.baselines if run.baseline_meta(b).get("status") == "failed"]
+    failed += [(b, "") for b in run.baselines if b not in dict(failed)
+               and len(run.results[run.results["baseline"] == b]) and (run.results[run.results["baseline"] == b]["status"] != "ok").all()]
+    if failed:
+        lines += ["", "### Failed baselines", ""]
+        lines += [f"- **{md_escape(b)}**: {md_escape(reason or 'no reason recorded')}" for b, reason in failed]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""Networks built from the cached, hash-checked weight files, with no download path."""
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from unittest import mock
+
+import lpips
+import torch
+from torch import nn
+
+from . import store
+from .convert import torchvision_features
+
+LPIPS_BACKBONE = {"alex": "alexnet-features", "vgg": "vgg16-features"}
+
+
+class FIDFeatures(nn.Module):
+    """(N, 3, H, W) RGB in [0, 1] -> (N, 2048) pool3 features of pytorch-fid's InceptionV3([3]).
+
+    The wrapped module is pytorch-fid's own class with its defaults: bilinear resize to
+    299x299 (align_corners=False) and scaling to [-1, 1] happen inside it.
+    """
+
+    def __init__(self, inception: nn.Module):
+        super().__init__()
+        self.inception = inception
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.inception(images)[0].flatten(1)
+
+
+_BUILD_LOCK = threading.Lock()  # the patch below is process-global while pytorch-fid builds
+
+
+def load_fid_inception(device: torch.device | str = "cpu") -> FIDFeatures:
+    """pytorch-fid InceptionV3([3], resize_input=True, normalize_input=True), offline.
+
+    pytorch-fid's fid_inception_v3() fetches FID_WEIGHTS_URL; we run its unmodified
+    constructor with the URL loader answering from our checked file instead (and refusing
+    any other URL), so the architecture and its strict load are pytorch-fid's own.
+    """
+    from pytorch_fid import inception as pfi
+
+    state_dict = store.load_state_dict("inception-fid")
+
+    def from_cache(url: str, progress: bool = True):
+        if url != pfi.FID_WEIGHTS_URL:
+            raise RuntimeError(f"unexpected weights URL requested by pytorch-fid: {url}")
+        return state_dict
+
+    with _BUILD_LOCK, mock.patch.object(pfi, "load_state_dict_from_url", from_cache):
+        inception = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]],
+                                    resize_input=True, normalize_input=True)
+    return FIDFeatures(inception).eval().to(device)
+
+
+def lpips_heads_path(net: str) -> Path:
+    """The lpips package's own v0.1 linear-head file (what LPIPS(pretrained=True) loads)."""
+    return Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+
+
+def load_lpips(net: str = "alex", device: torch.device | str = "cpu") -> lpips.LPIPS:
+    """lpips.LPIPS(net, version='0.1') whose backbone comes from our cached file.
+
+    pnet_rand=True keeps lpips from downloading torchvision weights; the linear heads are
+    the lpips package's own file. Inputs to forward() are expected in [-1, 1].
+    """
+    if net not in LPIPS_BACKBONE:
+        raise ValueError(f"unknown LPIPS net {net!r} (want 'alex' or 'vgg')")
+    features = store.load_state_dict(LPIPS_BACKBONE[net])
+    torchvision_features(net).load_state_dict(features, strict=True)  # fail early on a bad file
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+        model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
+    # lpips splits torchvision's features into slices that keep the original indices as names
+    trunk = {}
+    for key in model.net.state_dict():
+        _slice, index, param = key.split(".")
+        trunk[key] = features[f"{index}.{param}"]
+    if {k.split(".", 1)[1] for k in trunk} != set(features):
+        raise ValueError(f"{net}: backbone file and lpips slices cover different layers")
+    model.net.load_state_dict(trunk, strict=True)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model.eval().to(device)

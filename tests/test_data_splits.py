@@ -1,0 +1,105 @@
+"""Seeded splits: independent of listing order, seed-sensitive, exact fractions, stable under hygiene."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorbench.data import DatasetSpec, load_dataset
+from colorbench.data.splits import assign_splits, seeded_order
+from colorbench.errors import DataError
+
+IDS = [f"img{i:04d}" for i in range(1000)]
+FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def test_same_seed_same_split_whatever_the_listing_order():
+    shuffled = IDS[:]
+    random.Random(123).shuffle(shuffled)
+    assert assign_splits(IDS, FRACTIONS, seed=7) == assign_splits(shuffled, FRACTIONS, seed=7)
+    assert assign_splits(IDS, FRACTIONS, seed=7) == assign_splits(list(reversed(IDS)), FRACTIONS, seed=7)
+
+
+def test_different_seed_gives_a_different_split():
+    a, b = assign_splits(IDS, FRACTIONS, seed=0), assign_splits(IDS, FRACTIONS, seed=1)
+    assert set(a["test"]) != set(b["test"])
+    assert seeded_order(IDS, 0) != seeded_order(IDS, 1)
+
+
+@pytest.mark.parametrize("n", [1, 7, 24, 1000])
+def test_fractions_respected_and_splits_partition_the_ids(n):
+    ids = IDS[:n]
+    split = assign_splits(ids, FRACTIONS, seed=3)
+    assert len(split["train"]) == round(n * FRACTIONS["train"])
+    assert len(split["train"]) + len(split["val"]) == round(n * (FRACTIONS["train"] + FRACTIONS["val"]))
+    joined = split["train"] + split["val"] + split["test"]
+    assert sorted(joined) == sorted(ids)  # disjoint and complete
+
+
+@pytest.mark.parametrize(
+    "fractions",
+    [(0.5, 0.5, 0.5), (0.8, 0.1, 0.0), (-0.1, 0.1, 1.0), (1.5, -0.5, 0.0)],
+)
+def test_invalid_fractions_are_rejected(fractions):
+    train, val, test = fractions
+    with pytest.raises(DataError, match="fraction"):
+        DatasetSpec(source="kodak24", train_fraction=train, val_fraction=val, test_fraction=test)
+
+
+def _write_folder(root, names, order_seed):
+    """Same images, written in a different order (so directory listing order may differ)."""
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    pixels = {n: rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8) for n in names}
+    shuffled = names[:]
+    random.Random(order_seed).shuffle(shuffled)
+    for n in shuffled:
+        Image.fromarray(pixels[n]).save(root / f"{n}.png")
+
+
+def test_folder_splits_do_not_depend_on_where_or_in_which_order_files_were_written(tmp_path):
+    names = [f"p{i:02d}" for i in range(40)]
+    _write_folder(tmp_path / "a", names, order_seed=1)
+    _write_folder(tmp_path / "b", names, order_seed=2)
+    results = []
+    for folder in ("a", "b"):
+        spec = DatasetSpec(source="folder", root=str(tmp_path / folder), train_fraction=0.5,
+                           val_fraction=0.25, test_fraction=0.25, seed=11, size=8)
+        prepared = load_dataset(spec, progress=False)
+        results.append({s: prepared.split(s).ids for s in ("train", "val", "test")})
+        assert prepared.report.split_sizes == {s: len(ids) for s, ids in results[-1].items()}
+    assert results[0] == results[1]
+    assert sum(len(v) for v in results[0].values()) == len(names)
+
+
+def test_max_images_takes_the_first_k_of_the_seeded_order_and_is_recorded(tmp_path):
+    names = [f"p{i:02d}" for i in range(30)]
+    _write_folder(tmp_path / "a", names, order_seed=0)
+    spec = DatasetSpec(source="folder", root=str(tmp_path / "a"), size=8, seed=5, max_images=4)
+    prepared = load_dataset(spec, progress=False)
+    expected = sorted(seeded_order(names, 5)[:4])
+    assert prepared.split("test").ids == expected
+    assert prepared.report.max_images == 4 and prepared.report.split_sizes["test"] == 4
+
+
+def test_excluding_images_never_moves_the_others_between_splits(tmp_path):
+    names = [f"p{i:02d}" for i in range(30)]
+    _write_folder(tmp_path / "a", names, order_seed=0)
+    # Turn three images gray: they are excluded, the rest must keep their split.
+    for n in names[:3]:
+        Image.open(tmp_path / "a" / f"{n}.png").convert("L").save(tmp_path / "a" / f"{n}.png")
+    base = dict(source="folder", root=str(tmp_path / "a"), size=8, seed=2,
+                train_fraction=0.6, val_fraction=0.2, test_fraction=0.2)
+    all_found = assign_splits(names, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=2)
+    prepared = load_dataset(DatasetSpec(**base), progress=False)
+    excluded = {e.id for e in prepared.report.excluded}
+    assert excluded == set(names[:3])
+    for split, ids in all_found.items():
+        assert prepared.split(split).ids == sorted(set(ids) - excluded)

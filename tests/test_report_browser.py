@@ -1,0 +1,157 @@
+"""The report in a real headless Chromium (driven over the DevTools pipe, stdlib only).
+
+Needs the `chromium` binary (Debian: apt-get install -y chromium). Deliberately not skipped when
+it is missing: CI must install it, so a missing browser is a failure with the install command.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from ci_browser.cdp import INSTALL_HINT, Browser, find_chromium
+from ci_browser.synthetic_run import FAILED_NAME, SCRIPT_NAME, build_run, metric_definitions
+from colorbench.report import render_report
+from colorbench.report.data import slug
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    binary = find_chromium()
+    if binary is None:
+        pytest.fail(f"no Chromium found for the browser test; install it: {INSTALL_HINT}", pytrace=False)
+    folder = build_run(tmp_path_factory.mktemp("browser") / "run-1")
+    with metric_definitions():
+        index = render_report(folder)
+    browser = Browser(binary)
+    try:
+        browser.open_page()
+        yield {"browser": browser, "reports": index.parent, "folder": folder, "shots": tmp_path_factory.mktemp("shots")}
+    finally:
+        browser.close()
+
+
+def _open(site, page: str) -> int:
+    b = site["browser"]
+    mark = len(b.events)
+    b.navigate((site["reports"] / page).as_uri())
+    # images inserted by the page's script load after it ran; wait until every one settled
+    deadline = time.monotonic() + 10
+    while not b.evaluate("Array.from(document.images).every(i => i.complete)") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return mark
+
+
+def _keep(site, path, name):
+    """Screenshots land in the test's tmp folder, and in $COLORBENCH_SCREENSHOT_DIR when set (CI artifact)."""
+    if os.environ.get("COLORBENCH_SCREENSHOT_DIR"):
+        os.makedirs(os.environ["COLORBENCH_SCREENSHOT_DIR"], exist_ok=True)
+        shutil.copy(path, os.path.join(os.environ["COLORBENCH_SCREENSHOT_DIR"], name))
+
+
+def _pages(site):
+    from ci_browser.synthetic_run import BASELINES
+
+    return ["index.html", "run.html"] + [f"baseline-{slug(b)}.html" for b in BASELINES]
+
+
+def test_every_page_loads_cleanly_with_all_images(site):
+    b = site["browser"]
+    for page in _pages(site):
+        mark = _open(site, page)
+        broken = b.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'))")
+        assert broken == [], f"{page}: images that did not load: {broken}"
+        assert b.problems(mark) == [], f"{page}: console errors: {b.problems(mark)}"
+    mark = _open(site, "index.html")
+    n = b.evaluate("document.images.length")
+    assert n >= 2 * 4 * 5, "grid and best/worst images are on the index page"
+    shot = site["shots"] / "index.png"
+    b.screenshot(shot)
+    _keep(site, shot, "report-index.png")
+    assert shot.stat().st_size > 10_000
+
+
+def _order(b, table_index=0):
+    return b.evaluate(f"Array.from(document.querySelectorAll('table.leaderboard')[{table_index}].tBodies[0].rows).map(r => r.dataset.baseline)")
+
+
+def _values(b, metric, table_index=0):
+    return b.evaluate(
+        f"Array.from(document.querySelectorAll('table.leaderboard')[{table_index}].tBodies[0].rows)"
+        f".map(r => r.querySelector('td[data-metric=\"{metric}\"]').dataset.v)"
+    )
+
+
+def _click_header(b, text, table_index=0):
+    rect = b.evaluate(
+        f"(() => {{ const th = Array.from(document.querySelectorAll('table.leaderboard')[{table_index}].tHead.rows[0].cells)"
+        f".find(h => h.textContent.trim().startsWith('{text}')); th.scrollIntoView({{block: 'center'}});"
+        " const r = th.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+    )
+    b.click(*rect)
+
+
+def test_clicking_a_header_sorts_and_toggles(site):
+    b = site["browser"]
+    mark = _open(site, "index.html")
+    before = _order(b)
+    _click_header(b, "psnr")
+    asc = [float(v) for v in _values(b, "psnr") if v != ""]
+    assert asc == sorted(asc) and _values(b, "psnr")[-1] == "" and _order(b)[-1] == FAILED_NAME
+    assert b.evaluate("document.querySelector('table.leaderboard th[aria-sort]').textContent.trim().startsWith('psnr')")
+    _click_header(b, "psnr")
+    desc = [float(v) for v in _values(b, "psnr") if v != ""]
+    assert desc == sorted(desc, reverse=True) and _order(b)[-1] == FAILED_NAME  # failed rows stay last
+    assert _order(b) != before
+    _click_header(b, "baseline")
+    names = _order(b)
+    assert names == sorted(names, key=str.lower)
+    assert b.problems(mark) == []
+    shot = site["shots"] / "sorted.png"
+    b.screenshot(shot, full_page=False)
+    _keep(site, shot, "report-sorted.png")
+
+
+def test_escaped_name_is_text_not_markup(site):
+    b = site["browser"]
+    mark = _open(site, "index.html")
+    shown = b.evaluate("Array.from(document.querySelectorAll('table.leaderboard tbody th a')).map(a => a.textContent)")
+    assert SCRIPT_NAME in shown
+    # the name may only appear inside inert JSON data blocks, never in a script that runs
+    runnable = "Array.from(document.scripts).filter(s => s.type !== 'application/json')"
+    assert b.evaluate(f"{runnable}.filter(s => s.textContent.includes('alert(1)')).length") == 0
+    assert b.evaluate("Array.from(document.scripts).filter(s => s.type === 'application/json').every(s => { JSON.parse(s.textContent); return true; })")
+    assert b.problems(mark) == []  # an executed alert() would show up as a dialog
+    _open(site, f"baseline-{slug(SCRIPT_NAME)}.html")
+    assert b.evaluate("document.querySelector('h1').textContent").startswith(f"Baseline: {SCRIPT_NAME}")
+
+
+def test_search_filters_and_metric_select_switches(site):
+    b = site["browser"]
+    mark = _open(site, "index.html")
+    section = "document.querySelector('section.images')"
+    visible = f"Array.from({section}.querySelectorAll('table.grid tr[data-id]')).filter(r => r.style.display !== 'none').map(r => r.dataset.id)"
+    everything = b.evaluate(visible)
+    assert len(everything) == 4
+    b.evaluate(f"(() => {{ const i = {section}.querySelector('input.id-filter'); i.value = '03#'; i.dispatchEvent(new Event('input')); }})()")
+    assert b.evaluate(visible) == ["sub/a 03#x"]
+    b.evaluate(f"(() => {{ const i = {section}.querySelector('input.id-filter'); i.value = ''; i.dispatchEvent(new Event('input')); }})()")
+    assert b.evaluate(visible) == everything
+    caption = f"{section}.querySelector('div.extremes figcaption').textContent"
+    first = b.evaluate(caption)
+    b.evaluate(f"(() => {{ const s = {section}.querySelector('select.metric-select'); s.value = 'mse'; s.dispatchEvent(new Event('change')); }})()")
+    assert b.evaluate(caption) != first or b.evaluate(f"{section}.querySelector('select.metric-select').value") == "mse"
+    assert b.problems(mark) == []
+
+
+def test_print_media_hides_controls(site):
+    b = site["browser"]
+    _open(site, "index.html")
+    b.send("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert b.evaluate("getComputedStyle(document.querySelector('.controls')).display") == "none"
+        assert b.evaluate("getComputedStyle(document.querySelector('nav.links')).display") == "none"
+    finally:
+        b.send("Emulation.setEmulatedMedia", {"media": ""})

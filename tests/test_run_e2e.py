@@ -1,0 +1,97 @@
+"""`colorbench run` end to end on real photos: records, provenance, score parity, reuse."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from colorbench.cli import main
+
+METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness", "delta_cf"]
+
+
+def _config(tmp_path: Path, out: Path) -> Path:
+    cfg = {
+        "version": 1, "seed": 0, "device": "cpu", "output_dir": str(out), "scale": "small",
+        "scales": {"small": {"eval_size": 48, "max_train_images": 8, "max_val_images": 4, "max_test_images": 6, "max_epochs": 1, "max_train_size": 32}},
+        "evaluation": {"metrics": METRICS, "batch_size": 4, "grid_images": 3},
+        "datasets": [
+            {"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}},
+            {"name": "cbsd68", "split": {"train": 0.6, "val": 0.1, "test": 0.3}},
+        ],
+        "baselines": [
+            {"name": "gray"}, {"name": "oracle"},
+            {"name": "autoencoder", "train_on": "cbsd68", "small": {"batch_size": 4}},
+        ],
+    }
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One run with a fresh cache (so training happens), kept for the module's tests."""
+    tmp = tmp_path_factory.mktemp("run")
+    out = tmp / "out"
+    path = _config(tmp, out)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLORBENCH_CACHE", str(tmp / "cache"))
+        assert main(["run", str(path)]) == 0
+        yield path, out
+
+
+def test_tables_and_provenance(finished_run):
+    _, out = finished_run
+    table = pd.read_csv(out / "results.csv")
+    assert set(table["baseline"]) == {"gray", "oracle", "autoencoder"}
+    assert set(table["metric"]) == set(METRICS)
+    assert (table["status"] == "ok").all()
+    kodak = table[table["dataset"] == "kodak24"].set_index(["baseline", "metric"])["value"]
+    assert kodak[("oracle", "mse")] == 0.0
+    assert kodak[("oracle", "psnr")] > kodak[("gray", "psnr")]
+    assert kodak[("gray", "mse")] > 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["schema"] == "colorbench.run/1"
+    assert run["datasets"]["kodak24"]["n_test_scored"] == 6
+    assert run["datasets"]["cbsd68"]["manifest_hash"]
+    for key in ("packages", "git", "device", "python"):
+        assert key in run["environment"]
+    assert run["baselines"]["autoencoder"]["train"]["status"] == "trained"
+    assert run["baselines"]["autoencoder"]["train"]["checkpoint_sha256"]
+    assert (out / "reports" / "index.html").is_file() and (out / "summary.md").is_file()
+    jsonl = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(jsonl) == len(table)
+
+
+@pytest.mark.parametrize("dataset,baseline", [("kodak24", "gray"), ("cbsd68", "autoencoder")])
+def test_scoring_the_output_folder_reproduces_the_table(finished_run, capsys, dataset, baseline):
+    _, out = finished_run
+    capsys.readouterr()
+    args = ["score", "--pred", str(out / "outputs" / dataset / baseline), "--gt", str(out / "gt" / dataset), "--metrics", ",".join(METRICS), "--json", "--device", "cpu", "--batch-size", "4"]
+    assert main(args) == 0
+    scored = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    rows = {r["metric"]: r for r in rows if r["dataset"] == dataset and r["baseline"] == baseline}
+    assert set(rows) == set(METRICS)
+    for metric in METRICS:
+        assert scored[metric] == rows[metric]["value"], metric  # exact: the same routine on the same files
+        assert scored["n"] == rows[metric]["n"]
+
+
+def test_second_run_loads_checkpoints_and_gives_identical_tables(finished_run, tmp_path):
+    path, out = finished_run
+    cfg = yaml.safe_load(path.read_text())
+    cfg["output_dir"] = str(tmp_path / "again")
+    again = tmp_path / "again.yaml"
+    again.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(again)]) == 0
+    run = json.loads((tmp_path / "again" / "run.json").read_text())
+    assert run["baselines"]["autoencoder"]["train"]["status"] == "loaded"
+    cols = ["dataset", "baseline", "metric", "value", "ci_low", "ci_high", "n", "protocol", "p_vs_best"]
+    first = pd.read_csv(out / "results.csv")[cols]
+    second = pd.read_csv(tmp_path / "again" / "results.csv")[cols]
+    pd.testing.assert_frame_equal(first, second)

@@ -1,0 +1,163 @@
+"""Folder matching, the shared scoring routine and `colorbench score`."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import mean_squared_error
+
+from colorbench.errors import DataError
+from colorbench.imageio import load_rgb
+from colorbench.metrics import pixel
+from colorbench.metrics.base import MetricContext
+from colorbench.scoring import match_folders, score_pairs
+
+CTX = MetricContext()
+
+
+def _save(path, arr):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr.astype(np.uint8)).save(path)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """gt as .jpg (and one .png in a subfolder), predictions as .png; one missing, one extra."""
+    rng = np.random.default_rng(0)
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    for name in ("a", "b", "c", "sub/d", "e"):
+        img = rng.integers(0, 256, size=(24, 20, 3))
+        _save(gt / f"{name}.{'png' if name == 'sub/d' else 'jpg'}", img)
+        if name != "e":  # e has no prediction
+            _save(pred / f"{name}.png", np.clip(img + rng.integers(-20, 21, size=img.shape), 0, 255))
+    _save(pred / "zz_extra.png", rng.integers(0, 256, size=(24, 20, 3)))
+    (pred / ".a.png.tmp").write_bytes(b"partial")  # hidden: ignored
+    (gt / "notes.txt").write_text("not an image")
+    return pred, gt
+
+
+def test_match_folders(folders, tmp_path):
+    pred, gt = folders
+    m = match_folders(pred, gt)
+    assert [p.id for p in m.pairs] == ["a", "b", "c", "sub/d"]
+    assert m.missing == ["e"] and m.extra == ["zz_extra"] and m.ambiguous == []
+    assert m.pairs[0].gt.suffix == ".jpg" and m.pairs[0].pred.suffix == ".png"
+    _save(gt / "b.png", np.zeros((24, 20, 3)))  # b.jpg and b.png: ambiguous, not scored
+    m = match_folders(pred, gt)
+    assert m.ambiguous == ["b"] and "b" not in [p.id for p in m.pairs]
+    with pytest.raises(DataError):
+        match_folders(tmp_path / "nope", gt)
+
+
+def test_score_pairs_matches_direct_computation(folders):
+    pred, gt = folders
+    pairs = match_folders(pred, gt).pairs
+    res = score_pairs(pairs, ["mse", "ssim", "acc313", "delta_cf"], CTX, batch_size=3)
+    assert sorted(res.ids) == [p.id for p in pairs] and res.size_mismatch == res.unreadable == []
+    by_id = {p.id: p for p in pairs}
+    ref = [
+        mean_squared_error(load_rgb(by_id[i].gt).double().numpy(), load_rgb(by_id[i].pred).double().numpy())
+        for i in res.ids
+    ]
+    np.testing.assert_allclose(res.values["mse"].per_image.numpy(), ref, rtol=1e-6)
+    assert res.values["delta_cf"].per_image is None
+    one = score_pairs(pairs, ["mse", "ssim", "acc313", "delta_cf"], CTX, batch_size=1, workers=0)
+    for name, mv in res.values.items():
+        assert mv.value == pytest.approx(one.values[name].value, rel=1e-12)
+
+
+def test_size_policies(folders):
+    pred, gt = folders
+    _save(pred / "c.png", np.full((12, 10, 3), 128))  # half size
+    pairs = match_folders(pred, gt).pairs
+    res = score_pairs(pairs, ["mse"], CTX)
+    assert res.size_mismatch == ["c"] and "c" not in res.ids and len(res.ids) == 3
+    res = score_pairs(pairs, ["mse"], CTX, size_policy="resize")
+    assert res.resized == ["c"] and "c" in res.ids and len(res.ids) == 4
+    with pytest.raises(DataError, match="c: prediction is 10x12"):
+        score_pairs(pairs, ["mse"], CTX, size_policy="error")
+
+
+def test_unreadable_listed_or_strict(folders):
+    pred, gt = folders
+    (pred / "a.png").write_bytes(b"not a png")
+    pairs = match_folders(pred, gt).pairs
+    res = score_pairs(pairs, ["mse"], CTX)
+    assert res.unreadable == ["a"] and "a" not in res.ids
+    with pytest.raises(DataError, match="unreadable"):
+        score_pairs(pairs, ["mse"], CTX, strict=True)
+
+
+def test_mixed_sizes_keep_ids_aligned(tmp_path):
+    rng = np.random.default_rng(5)
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    for k in range(7):
+        h, w = (16, 16) if k % 2 else (20, 24)
+        img = rng.integers(0, 256, size=(h, w, 3))
+        _save(gt / f"{k}.png", img)
+        _save(pred / f"{k}.png", np.clip(img + k, 0, 255))
+    res = score_pairs(match_folders(pred, gt).pairs, ["mse"], CTX, batch_size=2)
+    for i, v in zip(res.ids, res.values["mse"].per_image.tolist()):
+        ref = mean_squared_error(load_rgb(gt / f"{i}.png").numpy(), load_rgb(pred / f"{i}.png").numpy())
+        assert v == pytest.approx(ref, rel=1e-6)
+
+
+def _cli(argv):
+    from colorbench.commands import score
+
+    parser = argparse.ArgumentParser()
+    score.register(parser.add_subparsers())
+    args = parser.parse_args(["score", *argv])
+    return args.func(args)
+
+
+def test_score_cli_json_and_out(folders, tmp_path, capsys):
+    pred, gt = folders
+    out = tmp_path / "out"
+    code = _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "psnr,mse", "acc313",
+                 "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    data = json.loads(captured.out)  # exactly one JSON document on stdout
+    assert set(data) == {"psnr", "mse", "acc313", "n"} and data["n"] == 4
+    assert "1 missing predictions: e" in captured.err and "1 extra predictions" in captured.err
+    rows = list(csv.DictReader(open(out / "per_image.csv")))
+    assert [r["id"] for r in rows] and len(rows) == 4
+    assert np.mean([float(r["mse"]) for r in rows]) == pytest.approx(data["mse"], rel=1e-12)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["missing"] == ["e"] and summary["metrics"]["psnr"]["direction"] == "higher"
+    lo, hi = summary["metrics"]["psnr"]["ci95"]
+    assert lo <= data["psnr"] <= hi
+
+
+def test_score_cli_table(folders, capsys):
+    pred, gt = folders
+    assert _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "ssim,colorfulness,delta_cf"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["metric", "value", "better"]
+    row = {line.split()[0]: line for line in lines[1:]}
+    assert "higher" in row["ssim"] and row["delta_cf"].rstrip().endswith("-")  # no per-image CI
+    assert row["colorfulness"].split()[2] == "-"  # no direction
+
+
+def test_score_cli_unknown_metric_and_missing_folder(folders, tmp_path, capsys):
+    pred, gt = folders
+    assert _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "psnrr", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "did you mean 'psnr'" in captured.err and captured.out == ""
+    assert _cli(["--pred", str(tmp_path / "none"), "--gt", str(gt), "--metrics", "mse"]) == 4
+
+
+def test_registry_contents():
+    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS, describe_metrics
+
+    assert all(n in METRICS for n in DEFAULT_METRICS)
+    for s in pixel.SPECS:
+        assert METRICS.get(s.name) is s
+    rows = describe_metrics()
+    assert len(rows) == len(METRICS) and all(len(r["definition"]) > 80 for r in rows)
