@@ -2,7 +2,9 @@
 
 Decoding policy (documented in the README): EXIF orientation is applied; palette, LA, RGBA,
 CMYK, I;16 and other modes are converted to 8-bit sRGB with PIL (alpha is dropped, not
-composited); 16-bit PNGs are scaled to [0, 1] by 65535. Values are float32 in [0, 1].
+composited; CMYK uses PIL's plain conversion, no ICC profile); 16-bit grayscale PNGs are scaled
+to [0, 1] by 65535, while PIL reads 48-bit RGB PNGs as 8-bit RGB (the high byte). Values are
+float64 arrays / float32 tensors in [0, 1].
 """
 from __future__ import annotations
 
