@@ -46,6 +46,7 @@ class RunSummary:
 def run_benchmark(plan: Plan) -> RunSummary:
     out = plan.output_dir
     with RunLock(out):
+        workspace.remove_partial_files(out)
         torch.manual_seed(plan.config.seed)
         started = time.time()
         env = environment(plan.device)

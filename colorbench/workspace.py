@@ -30,6 +30,14 @@ def pred_dir(out: Path, dataset: str, baseline: str) -> Path:
     return out / "outputs" / dataset / baseline
 
 
+def remove_partial_files(out: Path) -> int:
+    """Delete temporary files a killed run left mid-write (atomic writes use hidden *.tmp names)."""
+    stale = [p for p in out.rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink()
+    return len(stale)
+
+
 def dataset_spec(d: DatasetConfig, plan: Plan) -> DatasetSpec:
     return DatasetSpec(
         source=d.source_name, root=d.root, name=d.name,

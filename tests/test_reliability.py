@@ -59,3 +59,44 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
     with RunLock(folder):
         assert (folder / ".colorbench.lock").read_text().startswith("pid ")
     assert not (folder / ".colorbench.lock").exists()
+
+
+def test_out_of_memory_in_one_baseline_fails_it_with_the_reason(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from baselines.reference import Gray
+
+    def oom(self, L, target_rgb=None):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(Gray, "colorize", oom)
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}])
+    assert main(["run", str(path)]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table[table["baseline"] == "gray"]["reason"].str.startswith("out of memory")).all()
+    assert (table[table["baseline"] == "oracle"]["status"] == "ok").all()
+
+
+def test_partial_files_of_a_killed_run_are_removed(tmp_path):
+    from colorbench.workspace import remove_partial_files
+
+    out = tmp_path / "out"
+    (out / "outputs" / "d").mkdir(parents=True)
+    (out / "outputs" / "d" / ".img.png.x1y2.tmp").write_bytes(b"half a png")
+    (out / "outputs" / "d" / "img.png").write_bytes(b"complete")
+    assert remove_partial_files(out) == 1
+    assert [p.name for p in (out / "outputs" / "d").iterdir()] == ["img.png"]
+
+
+def test_a_corrupted_hygiene_cache_is_measured_again(tmp_path, monkeypatch):
+    from colorbench.data import DatasetSpec, load_dataset
+
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
+    spec = DatasetSpec(source="kodak24", size=16)
+    first = load_dataset(spec, progress=False).report
+    files = list((tmp_path / "cache").rglob("*.json"))
+    assert files, "the hygiene scan should have been cached"
+    for f in files:
+        f.write_text("{ not json")
+    again = load_dataset(spec, progress=False).report
+    assert again == first

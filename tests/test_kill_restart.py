@@ -1,0 +1,72 @@
+"""A run SIGKILLed at any stage and started again ends with the uninterrupted run's tables."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+VALUE_COLUMNS = ["dataset", "baseline", "metric", "value", "ci_low", "ci_high", "n", "protocol", "p_vs_best"]
+# Kill points: text the run prints (progress bars on stderr) when it reaches that stage.
+KILL_POINTS = ["ground truth kodak24", "epoch 2/3", "colorize autoencoder", "score autoencoder"]
+
+
+def _config(tmp_path: Path, name: str) -> Path:
+    cfg = {
+        "version": 1, "seed": 0, "device": "cpu", "output_dir": str(tmp_path / name), "scale": "small",
+        "scales": {"small": {"eval_size": 32, "max_train_images": 16, "max_val_images": 4, "max_test_images": 6, "max_epochs": 3, "max_train_size": 32}},
+        "evaluation": {"metrics": ["mse", "psnr", "ssim", "acc313"], "batch_size": 4, "grid_images": 2},
+        "datasets": [{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}},
+                     {"name": "cbsd68", "split": {"train": 0.7, "val": 0.1, "test": 0.2}}],
+        "baselines": [{"name": "gray"}, {"name": "autoencoder", "train_on": "cbsd68", "small": {"epochs": 3, "batch_size": 4}}],
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _env(cache: Path) -> dict:
+    return {**os.environ, "COLORBENCH_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+
+
+def _run(config: Path, cache: Path) -> None:
+    subprocess.run([sys.executable, "-m", "colorbench", "run", str(config)], env=_env(cache), check=True, capture_output=True, timeout=600)
+
+
+def _run_until(config: Path, cache: Path, marker: str) -> None:
+    """Start a run and SIGKILL it as soon as `marker` appears in its output."""
+    proc = subprocess.Popen([sys.executable, "-m", "colorbench", "run", str(config)], env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    try:
+        while marker.encode() not in seen:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                pytest.fail(f"the run ended before reaching {marker!r}: {seen[-500:]!r}")
+            seen = seen[-4096:] + chunk
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    tmp = tmp_path_factory.mktemp("reference")
+    _run(_config(tmp, "out"), tmp / "cache")
+    return pd.read_csv(tmp / "out" / "results.csv")[VALUE_COLUMNS]
+
+
+@pytest.mark.parametrize("marker", KILL_POINTS)
+def test_killed_run_restarts_to_identical_tables(tmp_path, reference, marker):
+    config, cache = _config(tmp_path, "out"), tmp_path / "cache"
+    _run_until(config, cache, marker)
+    assert not (tmp_path / "out" / "results.csv").exists() or marker == "score autoencoder"
+    _run(config, cache)  # takes over the dead run's lock, reuses its checkpoints
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "results.csv")[VALUE_COLUMNS], reference)
+    assert not list((tmp_path / "out").rglob("*.tmp"))  # no partial file left behind as complete
