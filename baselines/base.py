@@ -1,7 +1,7 @@
 """The one interface every baseline implements."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import torch

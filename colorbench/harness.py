@@ -19,7 +19,8 @@ from colorbench.lock import RunLock
 from colorbench.plan import BaselinePlan, Plan
 from colorbench.provenance import environment
 from colorbench.scoring_stage import score_run
-from colorbench.training_stage import TrainOutcome, build_and_train
+from colorbench.training.trainer import TrainResult
+from colorbench.training_stage import build_and_train
 
 
 @dataclass
@@ -27,7 +28,7 @@ class BaselineOutcome:
     name: str
     status: str  # 'ok' | 'failed'
     reason: str = ""
-    train: TrainOutcome | None = None
+    train: TrainResult | None = None
     info: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
 
@@ -64,7 +65,7 @@ def _run_baseline(bp: BaselinePlan, plan: Plan, datasets, test_ids, out: Path) -
     try:
         t0 = time.time()
         model, train = build_and_train(bp, plan, datasets)
-        outcome.train, outcome.info = train, workspace.describe_model(model, bp)
+        outcome.train, outcome.info = train, workspace.describe_model(model)
         outcome.seconds["train"] = time.time() - t0
         if train is not None and train.status == "failed":
             outcome.status, outcome.reason = "failed", f"training failed: {train.reason}"

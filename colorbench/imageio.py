@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+PARTIAL_FILE_GLOB = ".*.tmp"  # names atomic_write_bytes gives its temporary files
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 
 
@@ -63,7 +64,7 @@ def to_uint8(rgb: torch.Tensor) -> np.ndarray:
 def atomic_write_bytes(path: Path, write) -> None:
     """Call write(file_object) on a temporary sibling, then rename: no partial file is ever seen."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # PARTIAL_FILE_GLOB
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)

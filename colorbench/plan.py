@@ -5,7 +5,6 @@ key, before data is read or anything is written.
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from dataclasses import dataclass
 from pathlib import Path

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from colorbench import workspace

@@ -13,8 +13,6 @@ from colorbench.training.init_from import load_init_state
 from colorbench.training.trainer import TrainResult, fit
 from colorbench.workspace import subset
 
-TrainOutcome = TrainResult
-
 
 def checkpoint_dir(bp: BaselinePlan, plan: Plan, datasets) -> Path:
     ds = datasets[bp.config.train_on]

@@ -14,7 +14,7 @@ from colorbench.config import DatasetConfig
 from colorbench.data import DatasetSpec, ImageDataset, PreparedDataset, load_dataset
 from colorbench.data.splits import seeded_order
 from colorbench.errors import DataError, MissingWeightsError
-from colorbench.imageio import save_png
+from colorbench.imageio import PARTIAL_FILE_GLOB, save_png
 from colorbench.plan import Plan
 from colorbench.provenance import canonical_hash
 from colorbench.typed import to_dict
@@ -31,8 +31,8 @@ def pred_dir(out: Path, dataset: str, baseline: str) -> Path:
 
 
 def remove_partial_files(out: Path) -> int:
-    """Delete temporary files a killed run left mid-write (atomic writes use hidden *.tmp names)."""
-    stale = [p for p in out.rglob(".*.tmp") if p.is_file()]
+    """Delete temporary files a killed run left mid-write (see imageio.atomic_write_bytes)."""
+    stale = [p for p in out.rglob(PARTIAL_FILE_GLOB) if p.is_file()]
     for path in stale:
         path.unlink()
     return len(stale)
@@ -158,7 +158,7 @@ def baseline_document(o, plan: Plan) -> dict:
     }
 
 
-def describe_model(model, bp) -> dict:
+def describe_model(model) -> dict:
     return {**model.info.as_dict(), "num_parameters": model.num_parameters()}
 
 

@@ -176,7 +176,7 @@ def speed(args) -> None:
           f"network metrics: {network or 'none (missing, or skipped: see notes)'}")
     print("anchor tools, each reading the images itself: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in secs.items()))
-    print(f"wall s / CPU s (all threads); speed-up = anchor / colorbench")
+    print("wall s / CPU s (all threads); speed-up = anchor / colorbench")
     print(f"anchor tools (psnr, ssim, colorfulness{''.join(', ' + n for n in network)}): "
           f"{t_anchor:8.2f} / {c_anchor:8.2f}")
     print(f"colorbench, same metrics: {t_sub:8.2f} / {c_sub:8.2f}   speed-up wall {t_anchor / t_sub:5.2f}x, "

@@ -102,7 +102,6 @@ def fetch(source: str = "official", names: list[str] | None = None,
     names = list(names) if names is not None else WEIGHTS.names()
     for name in names:
         WEIGHTS.get(name)  # unknown names fail before any download
-    entries = []
     with tempfile.TemporaryDirectory(prefix="colorbench-weights-") as tmp:
         for name in names:
             spec = WEIGHTS.get(name)
