@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from colorbench import __version__
-from colorbench.errors import ColorbenchError
+from colorbench.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, failure
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,17 +22,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         return int(args.func(args) or 0)
-    except ColorbenchError as exc:
-        print(f"colorbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("colorbench: interrupted", file=sys.stderr)
-        return 130
+    except BaseException as exc:  # noqa: B036 - mapped below; anything unmapped is re-raised
+        mapped = failure(exc)
+        if mapped is None:
+            raise
+        code, message = mapped
+        signalled = code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
+        print(f"colorbench: {message}" if signalled else f"colorbench: error: {message}", file=sys.stderr)
+        return code
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

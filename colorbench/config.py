@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import re
+import unicodedata
+
 import yaml
 
 from colorbench.errors import ConfigError
@@ -12,6 +15,37 @@ from colorbench.typed import FieldError, from_dict, require
 
 SCHEMA_VERSION = 1
 ResizePolicy = Literal["short_side_crop", "stretch"]
+MAX_EVAL_SIZE = 4096  # px; one 4096² float64 RGB image is 400 MB, and metrics hold several
+MAX_LABEL_LENGTH = 100
+_FORBIDDEN = set('/\\:*?"<>|')  # path separators and what Windows refuses in a file name
+
+
+def label_problem(name: str) -> str | None:
+    """Why `name` cannot be a row label (it becomes a folder name under output_dir), or None."""
+    if not name:
+        return "must not be empty"
+    if name != name.strip():
+        return f"{name!r} has leading or trailing white space"
+    if name.startswith("."):
+        return f"{name!r} starts with '.' (names become folder names: no hidden or relative paths)"
+    bad = sorted({c for c in name if c in _FORBIDDEN or ord(c) < 32 or ord(c) == 127})
+    if bad:
+        return f"{name!r} contains {', '.join(map(repr, bad))} (names become folder names: no path separators or control characters)"
+    if len(name) > MAX_LABEL_LENGTH:
+        return f"is longer than {MAX_LABEL_LENGTH} characters"
+    return None
+
+
+def label_key(name: str) -> str:
+    """The form two labels must not share: case-insensitive file systems fold case."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def device_problem(device: str) -> str | None:
+    """Why `device` is not one colorbench runs on, or None (the config and --device share this)."""
+    if device in ("auto", "cpu") or re.fullmatch(r"cuda(:\d+)?", device):
+        return None
+    return f"must be auto, cpu or cuda[:N], got {device!r}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +74,7 @@ class DatasetConfig:
     download: bool = True  # named and torchvision sets may be downloaded into the cache
 
     def __post_init__(self):
-        require(bool(self.name), "name", "must not be empty")
+        require(label_problem(self.name) is None, "name", label_problem(self.name) or "")
 
     @property
     def source_name(self) -> str:
@@ -62,6 +96,7 @@ class Scale:
         for name in ("eval_size", "max_train_images", "max_val_images", "max_test_images", "max_epochs", "max_train_size"):
             value = getattr(self, name)
             require(value is None or value > 0, name, f"must be positive, got {value}")
+        require(self.eval_size <= MAX_EVAL_SIZE, "eval_size", f"must be at most {MAX_EVAL_SIZE} px, got {self.eval_size}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +118,7 @@ class Evaluation:
         require(self.batch_size > 0, "batch_size", "must be positive")
         require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
         require(bool(self.metrics), "metrics", "must name at least one metric")
+        require(self.grid_images >= 0, "grid_images", f"must be >= 0, got {self.grid_images}")
 
 
 @dataclass(frozen=True)
@@ -98,7 +134,7 @@ class BaselineConfig:
     evaluate_on: list[str] | None = None  # dataset names; None: every dataset with a test split
 
     def __post_init__(self):
-        require(bool(self.name), "name", "must not be empty")
+        require(label_problem(self.name) is None, "name", label_problem(self.name) or "")
 
     @property
     def model_name(self) -> str:
@@ -120,7 +156,7 @@ class BenchmarkConfig:
 
     def __post_init__(self):
         require(self.version == SCHEMA_VERSION, "version", f"unsupported config version {self.version} (this colorbench reads {SCHEMA_VERSION})")
-        require(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+        require(device_problem(self.device) is None, "device", device_problem(self.device) or "")
         require(bool(self.datasets), "datasets", "must list at least one dataset")
         require(bool(self.baselines), "baselines", "must list at least one baseline")
 

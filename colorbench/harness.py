@@ -47,6 +47,7 @@ class RunSummary:
 def run_benchmark(plan: Plan) -> RunSummary:
     out = plan.output_dir
     with RunLock(out):
+        workspace.mark_run_folder(out)
         workspace.remove_partial_files(out)
         torch.manual_seed(plan.config.seed)
         started = time.time()
@@ -55,8 +56,9 @@ def run_benchmark(plan: Plan) -> RunSummary:
         test_ids = {name: workspace.write_ground_truth(ds, plan, out) for name, ds in datasets.items()}
         outcomes = [_run_baseline(bp, plan, datasets, test_ids, out) for bp in plan.baselines]
         records = score_run(plan, datasets, test_ids, outcomes, env, started)
-        failed = [o.name for o in outcomes if o.status != "ok"]
-        return RunSummary(out, failed, records)
+        failed = list(dict.fromkeys([o.name for o in outcomes if o.status != "ok"]
+                                    + [r.baseline for r in records if r.status != "ok"]))
+        return RunSummary(out, failed, len(records))
 
 
 def _run_baseline(bp: BaselinePlan, plan: Plan, datasets, test_ids, out: Path) -> BaselineOutcome:

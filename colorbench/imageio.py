@@ -8,16 +8,14 @@ float64 arrays / float32 tensors in [0, 1].
 """
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-PARTIAL_FILE_GLOB = ".*.tmp"  # names atomic_write_bytes gives its temporary files
+from colorbench.files import atomic_write_bytes
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 
 
@@ -59,19 +57,6 @@ def to_uint8(rgb: torch.Tensor) -> np.ndarray:
     """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping."""
     arr = rgb.detach().to("cpu", torch.float64).clamp(0, 1).permute(1, 2, 0).numpy()
     return np.rint(arr * 255.0).astype(np.uint8)
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call write(file_object) on a temporary sibling, then rename: no partial file is ever seen."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # PARTIAL_FILE_GLOB
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_png(path: str | Path, rgb: torch.Tensor) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import torch
 
-from colorbench.config import BaselineConfig, BenchmarkConfig, Scale
-from colorbench.errors import ConfigError
+from colorbench.config import BaselineConfig, BenchmarkConfig, Scale, device_problem, label_key
+from colorbench.errors import ConfigError, UsageError
+from colorbench.files import unwritable_reason
+from colorbench.paths import cache_root, data_root
 from colorbench.registry import UnknownNameError
 from colorbench.training.settings import TrainSettings
 from colorbench.typed import FieldError, from_dict, to_dict
@@ -38,6 +40,9 @@ class Plan:
 
 
 def resolve_device(requested: str) -> torch.device:
+    """The torch device for 'auto', 'cpu' or 'cuda[:N]'; ValueError for anything else."""
+    if (problem := device_problem(requested)) is not None:
+        raise ValueError(problem)
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
@@ -96,14 +101,27 @@ def _check_params(create, params: dict, key: str) -> None:
         raise FieldError(key, str(exc)) from None
 
 
-def build_plan(config: BenchmarkConfig, config_path: str, device_override: str | None = None) -> Plan:
+def build_plan(config: BenchmarkConfig, config_path: str, device_override: str | None = None,
+               force: bool = False) -> Plan:
     try:
-        return _build(config, config_path, device_override)
+        return _build(config, config_path, device_override, force)
     except FieldError as exc:
         raise ConfigError(config_path, exc.key, str(exc)) from None
 
 
-def _build(config: BenchmarkConfig, path: str, device_override: str | None) -> Plan:
+def _check_labels(items, kind: str, section: str) -> None:
+    """Names become folder names: they must differ after case-folding (case-insensitive disks)."""
+    seen: dict[str, str] = {}
+    for i, item in enumerate(items):
+        earlier = seen.setdefault(label_key(item.name), item.name)
+        if len(seen) <= i:  # the key was already taken
+            message = (f"duplicate {kind} name {item.name!r}" if earlier == item.name else
+                       f"{kind} name {item.name!r} collides with {earlier!r}: names become folder names, "
+                       "so they must differ after case-folding")
+            raise FieldError(f"{section}[{i}].name", message)
+
+
+def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool) -> Plan:
     from baselines.registry import BASELINES
     from colorbench.data.catalog import DATASETS
     from colorbench.metrics.registry import METRICS
@@ -115,14 +133,16 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None) -> P
     scale_name = config.scale if config.scale != "auto" else ("paper" if device.type == "cuda" else "small")
     scale = getattr(config.scales, scale_name)
 
+    _check_labels(config.datasets, "dataset", "datasets")
+    _check_labels(config.baselines, "baseline", "baselines")
+    output_dir = Path(config.output_dir).expanduser()
     datasets = {}
     for i, d in enumerate(config.datasets):
         key = f"datasets[{i}]"
-        if d.name in datasets:
-            raise FieldError(f"{key}.name", f"duplicate dataset name {d.name!r}")
         _lookup(DATASETS, d.source_name, f"{key}.source")
         if d.root is not None and not Path(d.root).expanduser().is_dir():
             raise FieldError(f"{key}.root", f"data directory {d.root!r} does not exist")
+        _check_no_overlap(d, output_dir, key)
         datasets[d.name] = d
     for i, name in enumerate(config.evaluation.metrics):
         _lookup(METRICS, name, f"evaluation.metrics[{i}]")
@@ -130,8 +150,6 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None) -> P
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):
         key = f"baselines[{i}]"
-        if b.name in rows:
-            raise FieldError(f"{key}.name", f"duplicate baseline name {b.name!r}")
         family = _lookup(BASELINES, b.model_name, f"{key}.model" if b.model else f"{key}.name")
         _check_params(family.create, b.params, f"{key}.params")
         _check_params(family.create, b.small_params, f"{key}.small_params")
@@ -159,10 +177,44 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None) -> P
                 raise FieldError(f"{key}.evaluate_on[{j}]", f"dataset {name!r} has no test split")
         rows[b.name] = BaselinePlan(b, params, settings, evaluate_on)
 
-    output_dir = Path(config.output_dir).expanduser()
+    _check_output_dir(output_dir, force)
+    return Plan(config, path, device, scale_name, scale, tuple(rows.values()), output_dir)
+
+
+def _data_folder(d) -> Path | None:
+    """Where the dataset's own files live, when that is known before loading."""
+    if d.root is not None:
+        return Path(d.root).expanduser()
+    env = data_root()
+    return env / d.source_name if env is not None and (env / d.source_name).is_dir() else None
+
+
+def _check_no_overlap(d, output_dir: Path, key: str) -> None:
+    """A run writes and cleans inside output_dir: it must not share a folder with source images."""
+    folder = _data_folder(d)
+    if folder is None:
+        return
+    data, out = folder.resolve(), output_dir.resolve()
+    if data.is_relative_to(out) or out.is_relative_to(data):
+        field = f"{key}.root" if d.root is not None else "output_dir"
+        raise FieldError(field, f"the data folder {str(data)!r} and output_dir {str(out)!r} overlap: "
+                         "a run would overwrite or re-read its own outputs; keep them apart")
+
+
+def _check_output_dir(output_dir: Path, force: bool) -> None:
+    from colorbench.workspace import foreign_entries
+
     if output_dir.exists() and not output_dir.is_dir():
         raise FieldError("output_dir", f"{str(output_dir)!r} exists and is not a directory")
-    return Plan(config, path, device, scale_name, scale, tuple(rows.values()), output_dir)
+    foreign = foreign_entries(output_dir)
+    if foreign and not force:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise FieldError("output_dir", f"{str(output_dir)!r} is not empty and is not a colorbench run folder "
+                         f"(holds {shown}); choose another folder, or pass --force to write into it")
+    if (reason := unwritable_reason(output_dir)) is not None:
+        raise FieldError("output_dir", reason)
+    if (reason := unwritable_reason(cache_root())) is not None:
+        raise UsageError(f"the cache folder is not writable ({reason}); set COLORBENCH_CACHE to a writable folder")
 
 
 def _check_init_from(b: BaselineConfig, params: dict, key: str, rows: dict) -> None:

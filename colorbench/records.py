@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.imageio import atomic_write_bytes
+from colorbench.errors import UsageError
+from colorbench.files import write_text
 
 RESULT_SCHEMA = "colorbench.result/1"
 
@@ -48,14 +49,6 @@ def _json_value(v):
     return v
 
 
-def write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def write_json(path: Path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def write_results(folder: Path, records: list[ResultRecord]) -> None:
     rows = [{k: _json_value(v) for k, v in asdict(r).items()} for r in records]
     write_text(folder / "results.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
@@ -67,20 +60,64 @@ def write_per_image(folder: Path, frames: list[pd.DataFrame]) -> None:
     write_text(folder / "per_image.csv", table.to_csv(index=False))
 
 
+REQUIRED = ("schema", "dataset", "baseline", "metric", "value", "status", "protocol", "higher_is_better")
+_TEXT = ("dataset", "baseline", "metric", "unit", "status", "reason", "protocol", "run_id", "schema")
+_BOOL = {True: True, False: False, "True": True, "False": False, "true": True, "false": False}
+
+
+class TableError(UsageError):
+    """A file that is not a valid results table: bad input (exit 2), not a regression."""
+
+
 def read_results(path: Path) -> pd.DataFrame:
     """A results table from results.csv or results.jsonl, checked against the schema."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
-    text_columns = {c: str for c in ("dataset", "baseline", "metric", "unit", "status", "reason", "protocol", "run_id", "schema")}
-    if path.suffix == ".jsonl":
-        table = pd.read_json(path, lines=True, dtype=text_columns, precise_float=True)
-    else:  # names such as "NA" or "null" must stay names, not become NaN
-        table = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values={c: [""] for c in ("value", "ci_low", "ci_high", "p_vs_best", "higher_is_better")})
-    if "higher_is_better" in table:  # True / False / empty (no direction), whatever pandas parsed
-        table["higher_is_better"] = table["higher_is_better"].map({True: True, False: False, "True": True, "False": False, "true": True, "false": False}).astype(object)
-        table.loc[table["higher_is_better"].isna(), "higher_is_better"] = None
-    schemas = set(table["schema"].dropna()) if "schema" in table else set()
-    if schemas != {RESULT_SCHEMA}:
-        raise ValueError(f"{path}: not a {RESULT_SCHEMA} table (found {sorted(schemas) or 'no schema column'})")
+    try:
+        table = _read(path)
+    except (OSError, ValueError) as exc:
+        raise TableError(f"{path}: cannot read a results table: {exc}") from None
+    _validate(table, path)
     return table
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype={c: str for c in _TEXT}, precise_float=True)
+    # names such as "NA" or "null" must stay names, not become NaN; values stay text until checked
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _validate(table: pd.DataFrame, path: Path) -> None:
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise TableError(f"{path}: not a {RESULT_SCHEMA} table: missing column(s) {', '.join(missing)}")
+    schemas = set(table["schema"].dropna())
+    if schemas != {RESULT_SCHEMA}:
+        raise TableError(f"{path}: not a {RESULT_SCHEMA} table (found schema {sorted(schemas)})")
+    for column in ("value", "ci_low", "ci_high", "p_vs_best", "n"):
+        if column in table:
+            table[column] = _numbers(table[column], column, path)
+    flags = table["higher_is_better"].map(lambda v: None if v in ("", None) or v != v else _BOOL.get(v, "bad"))
+    if (flags == "bad").any():
+        row = int((flags == "bad").to_numpy().argmax())
+        raise TableError(f"{path}: row {row + 2}: higher_is_better must be True, False or empty, got {table['higher_is_better'].iloc[row]!r}")
+    table["higher_is_better"] = flags.astype(object)
+    bad_status = ~table["status"].isin(["ok", "failed"])
+    if bad_status.any():
+        raise TableError(f"{path}: status must be 'ok' or 'failed', got {table['status'][bad_status].iloc[0]!r}")
+    dupes = table[table.duplicated(["dataset", "baseline", "metric"], keep=False)]
+    if len(dupes):
+        d = dupes.iloc[0]
+        raise TableError(f"{path}: {len(dupes)} rows repeat a (dataset, baseline, metric), e.g. {d['dataset']}/{d['baseline']}/{d['metric']}")
+
+
+def _numbers(column: pd.Series, name: str, path: Path) -> pd.Series:
+    text = column.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+    values = pd.to_numeric(text.replace("", "nan"), errors="coerce")
+    bad = values.isna() & ~text.isin(["", "nan", "NaN"])
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise TableError(f"{path}: row {row + 2}: {name} is not a number: {text.iloc[row]!r}")
+    return values.astype(float)

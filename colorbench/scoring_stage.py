@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from tqdm import tqdm
@@ -12,7 +12,8 @@ from colorbench.metrics.base import MetricContext, MetricValue
 from colorbench.metrics.registry import METRICS
 from colorbench.plan import Plan
 from colorbench.provenance import canonical_hash
-from colorbench.records import ResultRecord, write_json, write_per_image, write_results
+from colorbench.publish import publish
+from colorbench.records import ResultRecord
 from colorbench.scoring import match_folders, score_pairs
 from colorbench.stats import bootstrap_ci, paired_test
 
@@ -26,6 +27,10 @@ class Scored:
     values: dict[str, MetricValue] | None  # None: failed
     ids: list[str]
     reason: str = ""
+    failed: dict[str, str] = field(default_factory=dict)  # metric -> reason (the metric alone failed)
+
+    def value(self, metric: str) -> MetricValue | None:
+        return None if self.values is None else self.values.get(metric)
 
 
 def metric_protocol(dataset_protocol: str, metric: str) -> str:
@@ -45,7 +50,7 @@ def _score_one(plan: Plan, dataset: str, baseline: str, test_ids: list[str], pro
     ctx = MetricContext(device=plan.device, real_stats_key=protocol, seed=plan.config.seed)
     with tqdm(total=len(pairs), desc=f"score {baseline} on {dataset}", unit="img", leave=False) as bar:
         result = score_pairs(pairs, plan.config.evaluation.metrics, ctx, batch_size=plan.config.evaluation.batch_size, size_policy="error", strict=True, progress=bar.update)
-    return Scored(dataset, baseline, result.values, result.ids)
+    return Scored(dataset, baseline, result.values, result.ids, failed=result.failed)
 
 
 def _records(plan: Plan, scored: list[Scored], protocols: dict[str, str], run_id: str, roles: dict[str, str]) -> list[ResultRecord]:
@@ -57,10 +62,11 @@ def _records(plan: Plan, scored: list[Scored], protocols: dict[str, str], run_id
             protocol = metric_protocol(protocols[dataset], metric)
             best = _best(rows, metric, spec.higher_is_better, roles)
             for s in rows:
-                if s.values is None:
-                    records.append(ResultRecord(run_id, dataset, s.baseline, metric, None, None, None, 0, spec.higher_is_better, spec.unit, "failed", s.reason, protocol))
+                v = s.value(metric)
+                if v is None:
+                    reason = s.reason if s.values is None else f"metric failed: {s.failed.get(metric, 'no value')}"
+                    records.append(ResultRecord(run_id, dataset, s.baseline, metric, None, None, None, 0, spec.higher_is_better, spec.unit, "failed", reason, protocol))
                     continue
-                v = s.values[metric]
                 ci = bootstrap_ci(v.per_image.numpy(), seed=plan.config.seed) if v.per_image is not None else None
                 p = None
                 if best is not None and best is not s and v.per_image is not None:
@@ -71,7 +77,7 @@ def _records(plan: Plan, scored: list[Scored], protocols: dict[str, str], run_id
 
 def _best(rows: list[Scored], metric: str, higher_is_better, roles: dict[str, str]) -> Scored | None:
     """The best model row (floor and ceiling rows excluded); None for directionless metrics."""
-    candidates = [s for s in rows if s.values is not None and roles.get(s.baseline) == "model"]
+    candidates = [s for s in rows if s.value(metric) is not None and roles.get(s.baseline) == "model"]
     candidates = [s for s in candidates if s.values[metric].value == s.values[metric].value]  # drop NaN
     if higher_is_better is None or not candidates:
         return None
@@ -85,7 +91,7 @@ def _per_image_frame(s: Scored) -> pd.DataFrame:
     return frame
 
 
-def score_run(plan: Plan, datasets, test_ids: dict[str, list[str]], outcomes, env: dict, started: float) -> int:
+def score_run(plan: Plan, datasets, test_ids: dict[str, list[str]], outcomes, env: dict, started: float) -> list[ResultRecord]:
     out = plan.output_dir
     protocols = {name: workspace.dataset_protocol(plan, ds, test_ids[name]) for name, ds in datasets.items()}
     scored: list[Scored] = []
@@ -106,8 +112,6 @@ def score_run(plan: Plan, datasets, test_ids: dict[str, list[str]], outcomes, en
     run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
     roles = {o.name: o.info.get("role", "model") for o in outcomes}
     records = _records(plan, scored, protocols, run_id, roles)
-    write_results(out, records)
-    write_per_image(out, [_per_image_frame(s) for s in scored if s.values is not None])
-    write_json(out / "run.json", workspace.run_document(plan, datasets, test_ids, outcomes, env, protocols, run_id, time.time() - started))
-    workspace.render_reports(out)
-    return len(records)
+    document = workspace.run_document(plan, datasets, test_ids, outcomes, env, protocols, run_id, time.time() - started)
+    publish(out, records, [_per_image_frame(s) for s in scored if s.values is not None], document)
+    return records

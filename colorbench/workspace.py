@@ -3,9 +3,14 @@
 <output_dir>/gt/<dataset>/<id>.png                 ground truth at evaluation size, 8-bit
 <output_dir>/outputs/<dataset>/<baseline>/<id>.png each baseline's colorization
 <output_dir>/results.csv|jsonl, per_image.csv, run.json, summary.md, reports/
+<output_dir>/.colorbench                           marks the folder as a run's (written first)
+
+A run writes, and cleans up, only these; anything else in the folder (a user's notes, a study
+under studies/) is left alone.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,12 +19,18 @@ from colorbench.config import DatasetConfig
 from colorbench.data import DatasetSpec, ImageDataset, PreparedDataset, load_dataset
 from colorbench.data.splits import seeded_order
 from colorbench.errors import DataError, MissingWeightsError
-from colorbench.imageio import PARTIAL_FILE_GLOB, save_png
+from colorbench.files import PARTIAL_FILE_GLOB, display_name, partial_name, write_text
+from colorbench.imageio import save_png
+from colorbench.lock import LOCK_NAME
 from colorbench.plan import Plan
+from colorbench.publish import remove_staging
 from colorbench.provenance import canonical_hash
 from colorbench.typed import to_dict
 
 RUN_SCHEMA = "colorbench.run/1"
+RUN_MARKER = ".colorbench"
+RUN_FILES = ("results.csv", "results.jsonl", "per_image.csv", "run.json", "summary.md", RUN_MARKER)
+RUN_DIRS = ("gt", "outputs", "reports")
 
 
 def gt_dir(out: Path, dataset: str) -> Path:
@@ -30,11 +41,31 @@ def pred_dir(out: Path, dataset: str, baseline: str) -> Path:
     return out / "outputs" / dataset / baseline
 
 
+def is_run_folder(out: Path) -> bool:
+    return any((out / name).is_file() for name in (RUN_MARKER, "run.json", LOCK_NAME))
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """What a folder that is not a colorbench run holds (empty for a run folder or an empty one)."""
+    if not out.is_dir() or is_run_folder(out):
+        return []
+    return sorted(display_name(p.name) for p in out.iterdir())
+
+
+def mark_run_folder(out: Path) -> None:
+    if not (out / RUN_MARKER).is_file():
+        write_text(out / RUN_MARKER, json.dumps({"schema": RUN_SCHEMA, "note": "a colorbench run folder"}) + "\n")
+
+
 def remove_partial_files(out: Path) -> int:
-    """Delete temporary files a killed run left mid-write (see imageio.atomic_write_bytes)."""
-    stale = [p for p in out.rglob(PARTIAL_FILE_GLOB) if p.is_file()]
+    """Delete temporary files a killed run left mid-write (files.atomic_write_bytes): only in the
+    run's own subfolders, and at the top only the temporaries of the run's own files."""
+    remove_staging(out)
+    stale = [p for d in RUN_DIRS if (out / d).is_dir() for p in (out / d).rglob(PARTIAL_FILE_GLOB)]
+    stale += [p for name in RUN_FILES for p in out.glob(partial_name(out / name) + "*.tmp")]
     for path in stale:
-        path.unlink()
+        if path.is_file():
+            path.unlink()
     return len(stale)
 
 
@@ -160,10 +191,3 @@ def baseline_document(o, plan: Plan) -> dict:
 
 def describe_model(model) -> dict:
     return {**model.info.as_dict(), "num_parameters": model.num_parameters()}
-
-
-def render_reports(out: Path) -> None:
-    from colorbench.report import render_report, write_summary_md
-
-    write_summary_md(out)
-    render_report(out)

@@ -158,3 +158,13 @@ def test_reset_forward_and_flush_keep_per_image_order():
     m._FLUSH_EVERY = 1  # force the float buffer into the list state after every update
     m.update(pred[4:], target[4:])
     torch.testing.assert_close(m.compute().per_image, ref)
+
+
+@pytest.mark.parametrize("strip_pixels", [40 * 7, 40 * 23, 1 << 20])
+def test_ssim_in_row_strips_equals_skimage(monkeypatch, strip_pixels):
+    # Strips bound SSIM's memory for camera-size photos; overlapping by the window, they change nothing.
+    monkeypatch.setattr(pixel, "_STRIP_PIXELS", strip_pixels)
+    pred, target = _pair(n=2, h=57, w=40)
+    ref = [structural_similarity(_hwc(target, i), _hwc(pred, i), channel_axis=-1, gaussian_weights=True,
+                                 sigma=1.5, use_sample_covariance=False, data_range=1) for i in range(2)]
+    np.testing.assert_allclose(pixel.ssim_per_image(pred.double(), target.double()).numpy(), ref, atol=1e-9, rtol=0)

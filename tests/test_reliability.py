@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
+import pytest
 import yaml
 
 from colorbench.cli import main
@@ -55,10 +57,41 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
     folder.mkdir()
     import socket
 
-    (folder / ".colorbench.lock").write_text(f"pid 999999999 on {socket.gethostname()}\n")
+    (folder / ".colorbench.lock").write_text(f"pid 999999999 on {socket.gethostname()}\n")  # the older format
     with RunLock(folder):
-        assert (folder / ".colorbench.lock").read_text().startswith("pid ")
+        assert json.loads((folder / ".colorbench.lock").read_text())["pid"] == os.getpid()
     assert not (folder / ".colorbench.lock").exists()
+
+
+def _lock_file(folder, **changes):
+    from colorbench.lock import owner_record
+
+    folder.mkdir(exist_ok=True)
+    (folder / ".colorbench.lock").write_text(json.dumps({**owner_record(), **changes}))
+
+
+def test_a_lock_whose_pid_is_reused_by_a_new_process_is_taken_over(tmp_path):
+    # After a container restart the new process can have the dead owner's pid (PID 1): same pid,
+    # another start time. Before the fix it waited for itself forever (exit 5).
+    folder = tmp_path / "out"
+    _lock_file(folder, start="1")  # our own pid, but a process that started at tick 1
+    with RunLock(folder):
+        pass
+    _lock_file(folder, boot_id="another-boot")  # written before the machine rebooted
+    with RunLock(folder):
+        pass
+
+
+def test_a_lock_held_by_a_live_process_is_never_taken_over(tmp_path):
+    from colorbench.lock import OutputLocked
+
+    folder = tmp_path / "out"
+    _lock_file(folder)  # exactly this process: alive
+    with pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
+        RunLock(folder).__enter__()
+    (folder / ".colorbench.lock").write_text("garbage")  # unreadable owner: refuse, never guess
+    with pytest.raises(OutputLocked):
+        RunLock(folder).__enter__()
 
 
 def test_out_of_memory_in_one_baseline_fails_it_with_the_reason(tmp_path, monkeypatch, capsys):
@@ -100,3 +133,64 @@ def test_a_corrupted_hygiene_cache_is_measured_again(tmp_path, monkeypatch):
         f.write_text("{ not json")
     again = load_dataset(spec, progress=False).report
     assert again == first
+
+
+def _fail_gray(monkeypatch):
+    from baselines.reference import Gray
+
+    def boom(self, L, target_rgb=None):
+        raise RuntimeError("gray exploded")
+
+    monkeypatch.setattr(Gray, "colorize", boom)
+
+
+def test_a_dataset_whose_every_row_failed_still_gets_its_report(tmp_path, monkeypatch, capsys):
+    # Before: report/data.agreement selected zero columns (KeyError 'metric'), exit 1, no index.html.
+    _fail_gray(monkeypatch)
+    path = _config(tmp_path, [{"name": "gray"}])
+    assert main(["run", str(path)]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table["status"] == "failed").all() and table["reason"].str.contains("gray exploded").all()
+    index = (tmp_path / "out" / "reports" / "index.html").read_text()
+    assert "gray exploded" in index and "kodak24" in index
+
+
+def test_results_and_report_are_replaced_together_or_not_at_all(tmp_path, monkeypatch):
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}])
+    assert main(["run", str(path)]) == 0
+    out = tmp_path / "out"
+    before = {name: (out / name).read_bytes() for name in ("results.csv", "run.json", "summary.md", "reports/index.html")}
+    _fail_gray(monkeypatch)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr("colorbench.report.render.render_pages", broken)
+    with pytest.raises(RuntimeError, match="renderer broke"):  # a bug, so a traceback: but nothing half-replaced
+        main(["run", str(path)])
+    assert {name: (out / name).read_bytes() for name in before} == before  # the old, consistent set
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".colorbench"]
+
+
+def test_output_files_honour_the_umask(tmp_path):
+    path = _config(tmp_path, [{"name": "gray"}])
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert main(["run", str(path)]) == 0
+    out = tmp_path / "out"
+    files = [out / "results.csv", out / "run.json", out / "reports" / "index.html",
+             next((out / "gt" / "kodak24").glob("*.png")), next((out / "outputs" / "kodak24" / "gray").glob("*.png"))]
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: oct(0o666 & ~mask) for f in files}
+
+
+def test_a_forced_run_leaves_the_users_own_files_alone(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "drafts").mkdir(parents=True)
+    (out / ".chapter3.tmp").write_text("thesis")
+    (out / "drafts" / ".figure.png.x.tmp").write_text("figure")
+    path = _config(tmp_path, [{"name": "gray"}])
+    assert main(["run", str(path)]) == 2  # not a run folder: refused without --force
+    assert main(["run", str(path), "--force"]) == 0
+    assert (out / ".chapter3.tmp").read_text() == "thesis"
+    assert (out / "drafts" / ".figure.png.x.tmp").read_text() == "figure"
+    assert (out / "results.csv").is_file()

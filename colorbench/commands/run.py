@@ -5,9 +5,8 @@ import dataclasses
 import sys
 
 from colorbench.config import load_config
+from colorbench.errors import EXIT_PARTIAL
 from colorbench.plan import build_plan
-
-EXIT_PARTIAL = 6
 
 
 def handle(args) -> int:
@@ -16,7 +15,7 @@ def handle(args) -> int:
         config = dataclasses.replace(config, strict=True)
     if args.output_dir:
         config = dataclasses.replace(config, output_dir=args.output_dir)
-    plan = build_plan(config, args.config, args.device)
+    plan = build_plan(config, args.config, args.device, force=args.force)
     from colorbench.harness import run_benchmark  # heavy imports only once the config is valid
 
     summary = run_benchmark(plan)
@@ -34,4 +33,6 @@ def register(sub) -> None:
     p.add_argument("--device", help="override the config's device: auto, cpu, cuda, cuda:N")
     p.add_argument("--strict", action="store_true", help="any skipped image is an error, before scoring")
     p.add_argument("--output-dir", help="override the config's output_dir")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
     p.set_defaults(func=handle)

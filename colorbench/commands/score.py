@@ -12,10 +12,9 @@ import math
 import sys
 from pathlib import Path
 
-from colorbench.errors import ColorbenchError, DataError, UsageError
-from colorbench.imageio import atomic_write_bytes
+from colorbench.errors import EXIT_PARTIAL, DataError, UsageError
+from colorbench.files import display_name, unwritable_reason, write_text
 from colorbench.metrics.base import MetricContext
-from colorbench.registry import UnknownNameError
 from colorbench.scoring import SIZE_POLICIES, ScoreResult, match_folders, score_pairs
 from colorbench.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci
 
@@ -73,41 +72,28 @@ def _table(summary: dict) -> str:
 def _write_outputs(out: Path, result: ScoreResult, summary: dict, info: dict) -> None:
     per_image = {n: mv.per_image.cpu().tolist() for n, mv in result.values.items() if mv.per_image is not None}
     lines = [["id", *per_image]] + [[i, *(repr(v[k]) for v in per_image.values())] for k, i in enumerate(result.ids)]
-
-    def write_csv(fh) -> None:
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(lines)
-        fh.write(text.getvalue().encode())
-
-    atomic_write_bytes(out / "per_image.csv", write_csv)
-    payload = {"n": len(result.ids), "metrics": summary, **info}
-    atomic_write_bytes(out / "summary.json", lambda fh: fh.write(json.dumps(payload, indent=2).encode()))
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(lines)
+    write_text(out / "per_image.csv", text.getvalue())
+    payload = {"n": len(result.ids), "metrics": summary, "failed": result.failed, **info}
+    write_text(out / "summary.json", json.dumps(payload, indent=2))
 
 
 def handle(args) -> int:
-    try:
-        return _handle(args)
-    except UnknownNameError as exc:
-        print(f"colorbench score: {exc}", file=sys.stderr)
-        return 2
-    except ColorbenchError as exc:
-        print(f"colorbench score: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-def _handle(args) -> int:
     from colorbench.plan import resolve_device
 
     names = _metric_names(args.metrics)
     try:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"--device: {exc}") from None
+    if args.out and (reason := unwritable_reason(Path(args.out))) is not None:
+        raise UsageError(f"--out: {reason}")  # checked before scoring, not after
     match = match_folders(args.pred, args.gt)
     for label, ids in (("missing predictions", match.missing), ("extra predictions", match.extra),
                        ("ambiguous ids (several files)", match.ambiguous)):
         if ids:
-            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            shown = ", ".join(map(display_name, ids[:5])) + (", ..." if len(ids) > 5 else "")
             print(f"colorbench score: {len(ids)} {label}: {shown}", file=sys.stderr)
     if args.strict and (match.missing or match.ambiguous):
         raise DataError("missing or ambiguous predictions under --strict")
@@ -118,7 +104,9 @@ def _handle(args) -> int:
     for label, ids in (("size mismatches excluded", result.size_mismatch),
                        ("predictions resized", result.resized), ("unreadable pairs", result.unreadable)):
         if ids:
-            print(f"colorbench score: {len(ids)} {label}: {', '.join(ids[:5])}", file=sys.stderr)
+            print(f"colorbench score: {len(ids)} {label}: {', '.join(map(display_name, ids[:5]))}", file=sys.stderr)
+    for name, reason in result.failed.items():
+        print(f"colorbench score: metric {name} failed: {reason}", file=sys.stderr)
     summary = _summary(result, args.seed)
     if args.out:
         info = {
@@ -129,11 +117,12 @@ def _handle(args) -> int:
         }
         _write_outputs(Path(args.out), result, summary, info)
     if args.json:
-        print(json.dumps({**{n: s["value"] for n, s in summary.items()}, "n": len(result.ids)}))
+        print(json.dumps({**{n: s["value"] for n, s in summary.items()}, **{n: None for n in result.failed},
+                          "n": len(result.ids)}))
     else:
         print(_table(summary))
         print(f"n = {len(result.ids)} image pairs", file=sys.stderr)
-    return 0
+    return EXIT_PARTIAL if result.failed else 0
 
 
 def register(sub) -> None:

@@ -11,14 +11,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes, name_bytes
 from colorbench.paths import cache_dir
 
 from .records import sha256_file
 
 
 def _cache_file(root: Path) -> Path:
-    key = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:24]
+    key = hashlib.sha256(name_bytes(str(root.resolve()))).hexdigest()[:24]
     return cache_dir("hashes") / f"{key}.json"
 
 

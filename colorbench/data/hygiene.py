@@ -33,7 +33,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from colorbench.color import rgb_to_lab
-from colorbench.imageio import UnreadableImage, atomic_write_bytes
+from colorbench.files import atomic_write_bytes
+from colorbench.imageio import UnreadableImage
 from colorbench.paths import cache_dir
 
 from .records import ImageRecord

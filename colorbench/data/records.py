@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench.errors import DataError
+from colorbench.files import name_bytes
 
 _MANIFEST_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")  # sha256sum text or binary mode
 
@@ -55,7 +56,7 @@ def manifest_hash(file_hashes: dict[str, str]) -> str:
     """SHA-256 over sorted '<relative name>\\t<sha256>\\n' lines (see the module docstring)."""
     h = hashlib.sha256()
     for name in sorted(file_hashes):
-        h.update(f"{name}\t{file_hashes[name]}\n".encode("utf-8"))
+        h.update(name_bytes(name) + f"\t{file_hashes[name]}\n".encode())
     return h.hexdigest()
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 
+from colorbench.files import name_bytes
+
 from .spec import SPLITS
 
 
 def rank_key(seed: int, image_id: str) -> str:
-    return hashlib.sha256(f"{seed}:{image_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:".encode() + name_bytes(image_id)).hexdigest()
 
 
 def seeded_order(ids: list[str], seed: int) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from colorbench import weights
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 from colorbench.paths import cache_dir
 
 from ._common import StreamingMetric, check_pair

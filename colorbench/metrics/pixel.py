@@ -88,24 +88,41 @@ def _blur_valid(x: torch.Tensor, g: torch.Tensor, dim: int) -> torch.Tensor:
     return acc
 
 
+_STRIP_PIXELS = 1 << 20  # SSIM maps are computed in row strips of about this many pixels
+
+
+def _ssim_map_sum(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Sum of the cropped SSIM map of one (1, 1, h, w) channel pair."""
+    c1, c2 = SSIM_K1**2, SSIM_K2**2  # data range 1
+    # only vx + vy is needed, so E[x²] + E[y²] is blurred as one map (4 maps, not 5)
+    stack = torch.cat([x, y, x * x + y * y, x * y], dim=1)
+    ux, uy, uxx_uyy, uxy = _blur_valid(_blur_valid(stack, g, 3), g, 2).split(1, dim=1)
+    ux2_uy2 = ux * ux + uy * uy
+    vx_vy, vxy = uxx_uyy - ux2_uy2, uxy - ux * uy
+    return (((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux2_uy2 + c1) * (vx_vy + c2))).sum()
+
+
 def ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N,) mean SSIM over the 3 channels and the cropped map, float64 inputs in [0, 1]."""
+    """(N,) mean SSIM over the 3 channels and the cropped map, float64 inputs in [0, 1].
+
+    One channel and one strip of rows at a time (strips overlap by the window, so the map is
+    the same): memory stays flat in the image size and the 15 float64 maps stay small.
+    """
     n, c, h, w = pred.shape
     size = 2 * SSIM_RADIUS + 1
     if h < size or w < size:
         raise ValueError(f"SSIM needs images of at least {size}x{size}, got {h}x{w}")
     g = _gauss_1d(torch.device("cpu"))
-    c1, c2 = SSIM_K1**2, SSIM_K2**2  # data range 1
+    rows = max(1, _STRIP_PIXELS // w)  # map rows per strip
+    map_h = h - size + 1
     out = torch.empty(n, dtype=pred.dtype, device=pred.device)
-    for i in range(n):  # one image at a time keeps the 15 float64 maps in cache
-        x, y = pred[i : i + 1], target[i : i + 1]
-        # only vx + vy is needed, so E[x²] + E[y²] is blurred as one map (4 maps, not 5)
-        stack = torch.cat([x, y, x * x + y * y, x * y], dim=1)
-        ux, uy, uxx_uyy, uxy = _blur_valid(_blur_valid(stack, g, 3), g, 2).split(c, dim=1)
-        ux2_uy2 = ux * ux + uy * uy
-        vx_vy, vxy = uxx_uyy - ux2_uy2, uxy - ux * uy
-        s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux2_uy2 + c1) * (vx_vy + c2))
-        out[i] = s.mean()
+    for i in range(n):
+        total = torch.zeros((), dtype=pred.dtype, device=pred.device)
+        for ch in range(c):
+            for top in range(0, map_h, rows):
+                span = slice(top, min(top + rows, map_h) + size - 1)
+                total += _ssim_map_sum(pred[i : i + 1, ch : ch + 1, span], target[i : i + 1, ch : ch + 1, span], g)
+        out[i] = total / (c * map_h * (w - size + 1))
     return out
 
 

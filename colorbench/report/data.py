@@ -74,7 +74,7 @@ def fmt(value: float | None, ref: float | None = None) -> str:
 def image_url(*parts: str) -> str:
     """A relative URL from reports/ to a run file; each path segment percent-encoded (ids may hold '#', '?', spaces)."""
     segments = [seg for part in parts for seg in str(part).split("/")]
-    return "/".join(quote(seg, safe="") for seg in segments)
+    return "/".join(quote(seg, safe="", errors="surrogateescape") for seg in segments)  # the file's own bytes
 
 
 @dataclass
@@ -154,11 +154,14 @@ def _unique(seq) -> list:
     return list(dict.fromkeys(seq))
 
 
-def load_run(folder: Path) -> Run:
+def load_run(folder: Path, tables: Path | None = None) -> Run:
+    """The run in `folder` (images under gt/ and outputs/); its tables and run.json are read from
+    `tables` when given (a staging folder, so a report can be rendered before it is published)."""
     folder = Path(folder)
-    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    results = read_results(folder / "results.csv")
-    per_image_path = folder / "per_image.csv"
+    tables = Path(tables) if tables is not None else folder
+    meta = json.loads((tables / "run.json").read_text(encoding="utf-8"))
+    results = read_results(tables / "results.csv")
+    per_image_path = tables / "per_image.csv"
     per_image = (
         pd.read_csv(per_image_path, dtype={"dataset": str, "baseline": str, "image_id": str}, keep_default_na=False, na_values=[""])
         if per_image_path.exists() and per_image_path.stat().st_size else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
@@ -242,7 +245,7 @@ def agreement(run: Run, dataset: str) -> dict:
     ends of every metric and would inflate agreement.
     """
     table = run.results[(run.results["dataset"] == dataset) & (run.results["status"] == "ok")]
-    table = table[[not run.role(b) for b in table["baseline"]]]
+    table = table[table["baseline"].map(lambda b: not run.role(b)).astype(bool)]  # an empty list would select columns
     metrics = [m for m in run.metrics.values() if m.higher_is_better is not None and m.name in set(table["metric"])]
     wide = table.pivot_table(index="baseline", columns="metric", values="value", aggfunc="first")
     names = [m.name for m in metrics]

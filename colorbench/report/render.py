@@ -12,6 +12,7 @@ import jinja2
 from markupsafe import Markup
 
 from colorbench import __version__
+from colorbench.files import write_text
 from colorbench.report import data as D
 from colorbench.report.images import write_gray_input
 from colorbench.report.plots import history_plots
@@ -133,16 +134,17 @@ def _baseline_context(run: D.Run, name: str) -> dict:
     }
 
 
-def render_pages(run_dir: Path) -> Path:
-    run = D.load_run(run_dir)
-    reports = run.folder / "reports"
+def render_pages(run_dir: Path, tables: Path | None = None, reports: Path | None = None) -> Path:
+    """Write the pages into `reports` (default <run_dir>/reports); see report.render_report."""
+    run = D.load_run(run_dir, tables)
+    reports = Path(reports) if reports is not None else run.folder / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     env = environment()
     common = _common(run, env)
 
     def write(template: str, filename: str, **context) -> Path:
         path = reports / filename
-        path.write_text(env.get_template(template).render(**common, **context), encoding="utf-8")
+        write_text(path, env.get_template(template).render(**common, **context))
         return path
 
     index = write(

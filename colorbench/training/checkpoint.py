@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import colorbench
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 from colorbench.training.settings import TrainSettings
 
 KEY_LENGTH = 16  # hex characters of the SHA-256 kept in directory names

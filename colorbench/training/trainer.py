@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from baselines.base import Baseline
 from colorbench.color import rgb_to_lab
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 from colorbench.training.augment import augment_batch
 from colorbench.training.checkpoint import CorruptCheckpointError, load_verified, save_verified, sidecar
 from colorbench.training.objective import Objective, TrainBatch

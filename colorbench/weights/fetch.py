@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 
 from colorbench.errors import MissingWeightsError
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 
 from . import convert, store
 from .specs import WEIGHTS, PypiSource

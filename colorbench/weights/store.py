@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from colorbench.errors import MissingWeightsError
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 from colorbench.paths import cache_dir
 
 from .specs import FETCH_HINT, WEIGHTS
