@@ -1,44 +1,21 @@
 """benchmarks.yaml -> typed config, validated in full before any work starts."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import re
-import unicodedata
-
 import yaml
 
+from colorbench.data.spec import DatasetConfig
 from colorbench.errors import ConfigError
+from colorbench.labels import label_problem
 from colorbench.typed import FieldError, from_dict, require
 
 SCHEMA_VERSION = 1
 ResizePolicy = Literal["short_side_crop", "stretch"]
 MAX_EVAL_SIZE = 4096  # px; one 4096² float64 RGB image is 400 MB, and metrics hold several
-MAX_LABEL_LENGTH = 100
-_FORBIDDEN = set('/\\:*?"<>|')  # path separators and what Windows refuses in a file name
-
-
-def label_problem(name: str) -> str | None:
-    """Why `name` cannot be a row label (it becomes a folder name under output_dir), or None."""
-    if not name:
-        return "must not be empty"
-    if name != name.strip():
-        return f"{name!r} has leading or trailing white space"
-    if name.startswith("."):
-        return f"{name!r} starts with '.' (names become folder names: no hidden or relative paths)"
-    bad = sorted({c for c in name if c in _FORBIDDEN or ord(c) < 32 or ord(c) == 127})
-    if bad:
-        return f"{name!r} contains {', '.join(map(repr, bad))} (names become folder names: no path separators or control characters)"
-    if len(name) > MAX_LABEL_LENGTH:
-        return f"is longer than {MAX_LABEL_LENGTH} characters"
-    return None
-
-
-def label_key(name: str) -> str:
-    """The form two labels must not share: case-insensitive file systems fold case."""
-    return unicodedata.normalize("NFC", name).casefold()
 
 
 def device_problem(device: str) -> str | None:
@@ -49,51 +26,26 @@ def device_problem(device: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Split:
-    train: float = 0.8
-    val: float = 0.1
-    test: float = 0.1
-
-    def __post_init__(self):
-        for name in ("train", "val", "test"):
-            require(0.0 <= getattr(self, name) <= 1.0, name, "must lie in [0, 1]")
-        require(abs(self.train + self.val + self.test - 1.0) < 1e-9, "test", "train + val + test must sum to 1")
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    name: str  # row label in tables
-    source: str | None = None  # dataset registry name; defaults to `name`
-    root: str | None = None  # directory for `folder` / `paired` sources
-    split: Split = field(default_factory=Split)
-    category_from: Literal["none", "subfolder", "regex"] = "none"
-    category_regex: str | None = None  # with category_from: regex; a named group `category`
-    gray_side: Literal["left", "right"] = "left"  # paired sources: the grayscale half
-    upstream_split: str | None = None  # torchvision sources: their own split to draw from
-    verify_hashes: bool = False  # named sets found locally: SHA-256 every file (slow)
-    download: bool = True  # named and torchvision sets may be downloaded into the cache
-
-    def __post_init__(self):
-        require(label_problem(self.name) is None, "name", label_problem(self.name) or "")
-
-    @property
-    def source_name(self) -> str:
-        return self.source or self.name
-
-
-@dataclass(frozen=True)
 class Scale:
-    """Caps that make one config serve a 2-core CPU and a GPU. None: no cap."""
+    """What a scale evaluates and how much it trains. None: no bound.
+
+    eval_size and max_test_images decide the evaluation (max_test_images: the first k test
+    images of the seeded order; nothing overrides it). epochs, image_size, max_train_images and
+    max_val_images bound every learned baseline's training settings: after its paper defaults
+    and its `train` block, each setting becomes min(setting, bound). At small scale a
+    baseline's own `small` block is applied last and may set any value, above a bound too.
+    The run page shows every resolved setting and where it came from.
+    """
 
     eval_size: int = 256
+    max_test_images: int | None = None
+    epochs: int | None = None
+    image_size: int | None = None
     max_train_images: int | None = None
     max_val_images: int | None = None
-    max_test_images: int | None = None
-    max_epochs: int | None = None
-    max_train_size: int | None = None  # caps each baseline's training image size
 
     def __post_init__(self):
-        for name in ("eval_size", "max_train_images", "max_val_images", "max_test_images", "max_epochs", "max_train_size"):
+        for name in ("eval_size", "max_test_images", "epochs", "image_size", "max_train_images", "max_val_images"):
             value = getattr(self, name)
             require(value is None or value > 0, name, f"must be positive, got {value}")
         require(self.eval_size <= MAX_EVAL_SIZE, "eval_size", f"must be at most {MAX_EVAL_SIZE} px, got {self.eval_size}")
@@ -101,7 +53,8 @@ class Scale:
 
 @dataclass(frozen=True)
 class Scales:
-    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_train_images=256, max_val_images=32, max_test_images=32, max_epochs=3, max_train_size=64))
+    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_test_images=32, epochs=3, image_size=64,
+                                                       max_train_images=256, max_val_images=32))
     paper: Scale = field(default_factory=Scale)
 
 

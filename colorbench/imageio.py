@@ -16,6 +16,7 @@ import torch
 from PIL import Image, ImageOps
 
 from colorbench.files import atomic_write_bytes
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 
 

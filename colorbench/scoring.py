@@ -29,8 +29,8 @@ from PIL import Image
 from colorbench.errors import DataError, UsageError
 from colorbench.files import display_name
 from colorbench.imageio import IMAGE_SUFFIXES, UnreadableImage, load_rgb
-from colorbench.metrics._common import clear_memo
-from colorbench.metrics.base import MetricContext, MetricValue
+from colorbench.metrics.base import MetricContext, MetricValue, compute_value
+from colorbench.metrics.memo import clear_memo
 
 SIZE_POLICIES = ("exclude", "resize", "error")
 # A batch holds at most this many pixels (and at most batch_size images), and decoding runs at most
@@ -99,7 +99,7 @@ def build_accumulators(names: Iterable[str], context: MetricContext) -> dict:
     return {s.name: s.build(context).to(context.device) for s in specs}
 
 
-def _resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     out = F.interpolate(pred[None], size=size, mode="bicubic", align_corners=False, antialias=True)[0]
     return torch.round(out.clamp(0, 1) * 255.0) / 255.0
 
@@ -179,7 +179,7 @@ class _Batches:
 def _compute(accumulators: dict, result: ScoreResult) -> None:
     for name, acc in accumulators.items():
         try:
-            result.values[name] = acc.compute()
+            result.values[name] = compute_value(acc)
         except Exception as exc:  # e.g. FID of a single image
             result.failed[name] = f"{type(exc).__name__}: {exc}"
 
@@ -195,7 +195,7 @@ def _checked(pair: Pair, pred: torch.Tensor, gt: torch.Tensor, size_policy: str,
         result.size_mismatch.append(pair.id)
         return None
     result.resized.append(pair.id)
-    return _resize_to(pred, tuple(gt.shape[1:]))
+    return resize_to(pred, tuple(gt.shape[1:]))
 
 
 def score_pairs(

@@ -131,7 +131,11 @@ def anchors(pairs, network: list[str]) -> tuple[dict, dict]:
                 out["lpips"].append(lp(to_t(_read(p.gt)), to_t(_read(p.pred))).item())
         secs["lpips per pair"] = time.perf_counter() - t0
     if "fid" in network:  # python -m pytorch_fid pred gt, with the offline-loaded model
-        from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
+        from pytorch_fid.fid_score import (
+            calculate_activation_statistics,
+            calculate_frechet_distance,
+        )
+
         from colorbench.weights import load_fid_inception
 
         t0 = time.perf_counter()

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorbench.data import DatasetSpec, load_dataset
+from colorbench.data.prepare import load_dataset
+from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 from colorbench.errors import DataError
 from colorbench.imageio import load_rgb_array
 
@@ -92,7 +93,7 @@ def corpus(tmp_path, monkeypatch):
 
 def test_every_file_is_used_or_skipped_with_its_reason(corpus):
     root, expected = corpus
-    ds = load_dataset(DatasetSpec(source="folder", root=str(root), size=32), progress=False)
+    ds = load_dataset(DatasetConfig(name="folder", source="folder", root=str(root), split=TEST_ONLY), LoadOptions(size=32), progress=False)
     got = {e.id: e.reason for e in ds.report.excluded}
     assert got == {k: v for k, v in expected.items() if v is not None}
     used = set(ds.split("test").ids)
@@ -107,7 +108,7 @@ def test_every_file_is_used_or_skipped_with_its_reason(corpus):
 def test_strict_turns_skips_into_an_error(corpus):
     root, _ = corpus
     with pytest.raises(DataError, match="unreadable"):
-        load_dataset(DatasetSpec(source="folder", root=str(root), size=32, strict=True), progress=False)
+        load_dataset(DatasetConfig(name="folder", source="folder", root=str(root), split=TEST_ONLY), LoadOptions(size=32, strict=True), progress=False)
 
 
 def test_documented_conversions(corpus):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from colorbench.cli import main
-from colorbench.records import ResultRecord, write_results
+from colorbench.results import ResultRecord, write_results
 
 # (dataset, baseline, metric, value, higher_is_better)
 BASE = [

@@ -111,7 +111,7 @@ def test_out_of_memory_in_one_baseline_fails_it_with_the_reason(tmp_path, monkey
 
 
 def test_partial_files_of_a_killed_run_are_removed(tmp_path):
-    from colorbench.workspace import remove_partial_files
+    from colorbench.pipeline.folder import remove_partial_files
 
     out = tmp_path / "out"
     (out / "outputs" / "d").mkdir(parents=True)
@@ -122,16 +122,17 @@ def test_partial_files_of_a_killed_run_are_removed(tmp_path):
 
 
 def test_a_corrupted_hygiene_cache_is_measured_again(tmp_path, monkeypatch):
-    from colorbench.data import DatasetSpec, load_dataset
+    from colorbench.data.prepare import load_dataset
+    from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
-    spec = DatasetSpec(source="kodak24", size=16)
-    first = load_dataset(spec, progress=False).report
+    spec = (DatasetConfig(name="kodak24", source="kodak24", split=TEST_ONLY), LoadOptions(size=16))
+    first = load_dataset(*spec, progress=False).report
     files = list((tmp_path / "cache").rglob("*.json"))
     assert files, "the hygiene scan should have been cached"
     for f in files:
         f.write_text("{ not json")
-    again = load_dataset(spec, progress=False).report
+    again = load_dataset(*spec, progress=False).report
     assert again == first
 
 
@@ -194,3 +195,18 @@ def test_a_forced_run_leaves_the_users_own_files_alone(tmp_path, capsys):
     assert (out / ".chapter3.tmp").read_text() == "thesis"
     assert (out / "drafts" / ".figure.png.x.tmp").read_text() == "figure"
     assert (out / "results.csv").is_file()
+
+
+def test_the_fid_small_n_warning_is_said_once_per_dataset_and_in_the_report(tmp_path, capsys):
+    # Before: one identical warning per baseline and dataset (68 in a run of benchmarks.yaml).
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}, {"name": "gray2", "model": "gray"}])
+    cfg = yaml.safe_load(path.read_text())
+    cfg["evaluation"]["metrics"] = ["mse", "fid"]
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(path)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "strongly biased" in line]
+    assert sorted(line.split(":")[2].strip() for line in said) == ["cbsd68", "kodak24"], said
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert all(len(d["warnings"]) == 1 for d in run["datasets"].values())
+    index = (tmp_path / "out" / "reports" / "index.html").read_text()
+    assert index.count("strongly biased") == 2 and "strongly biased" in (tmp_path / "out" / "summary.md").read_text()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from colorbench.cli import main
+from colorbench.pipeline.document import RUN_SCHEMA
 
 METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness", "delta_cf"]
 
@@ -16,7 +17,7 @@ METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness", "delta_cf"]
 def _config(tmp_path: Path, out: Path) -> Path:
     cfg = {
         "version": 1, "seed": 0, "device": "cpu", "output_dir": str(out), "scale": "small",
-        "scales": {"small": {"eval_size": 48, "max_train_images": 8, "max_val_images": 4, "max_test_images": 6, "max_epochs": 1, "max_train_size": 32}},
+        "scales": {"small": {"eval_size": 48, "max_train_images": 8, "max_val_images": 4, "max_test_images": 6, "epochs": 1, "image_size": 32}},
         "evaluation": {"metrics": METRICS, "batch_size": 4, "grid_images": 3},
         "datasets": [
             {"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}},
@@ -55,7 +56,7 @@ def test_tables_and_provenance(finished_run):
     assert kodak[("oracle", "psnr")] > kodak[("gray", "psnr")]
     assert kodak[("gray", "mse")] > 0
     run = json.loads((out / "run.json").read_text())
-    assert run["schema"] == "colorbench.run/1"
+    assert run["schema"] == RUN_SCHEMA
     assert run["datasets"]["kodak24"]["n_test_scored"] == 6
     assert run["datasets"]["cbsd68"]["manifest_hash"]
     for key in ("packages", "git", "device", "python"):
@@ -95,3 +96,56 @@ def test_second_run_loads_checkpoints_and_gives_identical_tables(finished_run, t
     first = pd.read_csv(out / "results.csv")[cols]
     second = pd.read_csv(tmp_path / "again" / "results.csv")[cols]
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_changed_hygiene_rule_retrains_instead_of_reusing_a_stale_checkpoint(finished_run, tmp_path, monkeypatch):
+    # Before: the checkpoint key hashed the manifest, resize, fractions and threshold but not the
+    # hygiene rules, so a rule that changed the training split still loaded the old checkpoint.
+    import colorbench.data.prepare as prepare
+
+    path, out = finished_run
+    run = json.loads((out / "run.json").read_text())
+    cfg = yaml.safe_load(path.read_text())
+    cfg["output_dir"] = str(tmp_path / "rule")
+    changed = tmp_path / "rule.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    scored = set(run["datasets"]["cbsd68"]["test_ids"])
+    victim = next(i for i in _train_ids(path) if i not in scored)
+    original = prepare.exclusion
+
+    def stricter(m, threshold):  # a new hygiene rule that happens to drop one training image
+        from colorbench.data.hygiene import Exclusion
+        return Exclusion(m.id, "low-chroma", "new rule") if m.id == victim else original(m, threshold)
+
+    monkeypatch.setattr(prepare, "exclusion", stricter)
+    assert main(["run", str(changed)]) == 0
+    again = json.loads((tmp_path / "rule" / "run.json").read_text())
+    assert again["baselines"]["autoencoder"]["train"]["status"] == "trained"
+    assert again["datasets"]["cbsd68"]["protocol"] == run["datasets"]["cbsd68"]["protocol"]  # the test split is unchanged
+
+
+def _train_ids(path) -> list[str]:
+    from colorbench.config import load_config
+    from colorbench.data.prepare import load_dataset
+    from colorbench.pipeline.data import capped_split
+    from colorbench.plan import build_plan
+
+    plan = build_plan(load_config(path), str(path))
+    ds = load_dataset(plan.datasets["cbsd68"], plan.load_options, progress=False)
+    bp = plan.baseline("autoencoder")
+    return capped_split(ds, "train", bp.settings.image_size, bp.settings.max_train_images).ids
+
+
+def test_export_writes_path_free_tables_that_compare_equal(finished_run, tmp_path, capsys):
+    from colorbench.paths import cache_root, data_root
+
+    _, out = finished_run
+    dest = tmp_path / "reports" / "e2e-small-cpu"
+    assert main(["export", str(out), str(dest)]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["per_image.csv", "results.csv", "run.json", "summary.md"]
+    text = "".join(p.read_text() for p in dest.iterdir())
+    for machine_path in (str(cache_root().resolve()), str(data_root().resolve()), str(Path.home())):
+        assert machine_path not in text
+    assert "$COLORBENCH_CACHE" in text and "$COLORBENCH_DATA" in text  # the provenance is kept, the paths are not
+    capsys.readouterr()
+    assert main(["compare", str(dest / "results.csv"), str(out / "results.csv")]) == 0

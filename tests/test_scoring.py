@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import csv
-import os
 import json
+import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage.metrics import mean_squared_error
 
@@ -151,13 +150,12 @@ def test_score_cli_unknown_metric_and_missing_folder(folders, tmp_path, capsys):
 
 
 def test_registry_contents():
-    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS, describe_metrics
+    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS
 
     assert all(n in METRICS for n in DEFAULT_METRICS)
     for s in pixel.SPECS:
         assert METRICS.get(s.name) is s
-    rows = describe_metrics()
-    assert len(rows) == len(METRICS) and all(len(r["definition"]) > 80 for r in rows)
+    assert all(len(e.obj.definition) > 80 for e in METRICS.entries())
 
 
 def test_one_metric_that_cannot_score_fails_alone_with_its_reason(tmp_path, capsys):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from colorbench.compare import compare_tables, format_rows, gate_fails, load_tolerances
-from colorbench.records import read_results
+from colorbench.results import read_results
 
 
 def handle(args) -> int:

