@@ -54,7 +54,8 @@ def _check(x: torch.Tensor, name: str) -> None:
 #   out=: fresh temporaries cost as much as the arithmetic. A tensor that requires grad takes
 #   the same formulas out of place (bitwise equal values).
 _GAMMA = 2.4
-_LOG_SRGB_SCALE = math.log(12.92 / 1.055**_GAMMA)  # 12.92 ((x + 0.055) / 1.055)^2.4 = exp(2.4 log(x + 0.055) + this)
+# 12.92 ((x + 0.055) / 1.055)^2.4 = exp(2.4 log(x + 0.055) + _LOG_SRGB_SCALE)
+_LOG_SRGB_SCALE = math.log(12.92 / 1.055**_GAMMA)
 _LAB_FROM_F = ((0.0, 116.0, 0.0), (500.0, -500.0, 0.0), (0.0, 200.0, -200.0))  # L also has -16
 
 
@@ -79,7 +80,8 @@ def _constants(dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tens
     return {k: v.to(device=device, dtype=dtype) for k, v in c.items()}
 
 
-def _apply(matrix: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None = None, out=None) -> torch.Tensor:
+def _apply(matrix: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None = None,
+           out: torch.Tensor | None = None) -> torch.Tensor:
     """matrix (3, 3) @ x (N, 3, P) [+ bias (3, 1)] as one batched matmul."""
     m = matrix.expand(x.shape[0], 3, 3)
     if bias is None:
@@ -116,7 +118,8 @@ def _rgb_to_lab_differentiable(rgb: torch.Tensor) -> torch.Tensor:
     c = _constants(rgb.dtype, rgb.device)
     n, _, h, w = rgb.shape
     x = rgb.reshape(n, 3, h * w)
-    p = torch.add(c["log_srgb_scale"], (x + 0.055).clamp_min(0.05).log(), alpha=_GAMMA).exp()  # x > 0.04045 unclamped
+    log_u = (x + 0.055).clamp_min(0.05).log()  # the clamp spares x > 0.04045
+    p = torch.add(c["log_srgb_scale"], log_u, alpha=_GAMMA).exp()
     t = _apply(c["xyz_from_srgb_lin"], torch.where(x > 0.04045, p, x))
     cube_root = (t.clamp_min(_EPS).log() * (1.0 / 3.0)).exp()
     f = torch.where(t > _EPS, cube_root, torch.add(c["f_offset"], t, alpha=_KAPPA))
