@@ -11,9 +11,21 @@ README for the contract: what colorize(L) receives and returns, and how a model 
 from __future__ import annotations
 
 from colorbench.color import lab_to_rgb, rgb_to_lab
-from colorbench.contracts import Augment, Baseline, BaselineInfo, Objective, Stop, TrainBatch, TrainSettings
+from colorbench.contracts import (
+    Augment,
+    Baseline,
+    BaselineInfo,
+    Objective,
+    Stop,
+    TrainBatch,
+    TrainSettings,
+)
 from colorbench.training.adversarial import AdversarialObjective
-from colorbench.training.objectives import ClassificationObjective, RegressionObjective, build_optimizer
+from colorbench.training.objectives import (
+    ClassificationObjective,
+    RegressionObjective,
+    build_optimizer,
+)
 
 __all__ = [
     "AdversarialObjective", "Augment", "Baseline", "BaselineInfo", "ClassificationObjective", "Objective",

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 from colorbench.errors import UsageError
-from colorbench.plugins import PluginSource, build, entry_points, is_import_path, load_entry_point, load_import_path
+from colorbench.plugins import (
+    PluginSource,
+    build,
+    entry_points,
+    is_import_path,
+    load_entry_point,
+    load_import_path,
+)
 from colorbench.registry import UnknownNameError
 from colorbench.typed import FieldError
 

@@ -7,9 +7,9 @@ import torch
 from skimage.color import rgb2lab
 
 from colorbench.color import gamut_313, lab_to_rgb, rgb_to_lab
+from colorbench.color import quantize_ab as nearest_bin
 from colorbench.metrics import bins
 from colorbench.metrics.base import compute_value
-from colorbench.metrics.memo import nearest_bin
 
 CENTRES = gamut_313().double().numpy()
 

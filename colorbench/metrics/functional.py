@@ -16,7 +16,8 @@ from typing import Callable
 
 import torch
 
-from colorbench.metrics import bins, colorfulness as cf, pixel
+from colorbench.metrics import bins, pixel
+from colorbench.metrics import colorfulness as cf
 from colorbench.metrics.memo import check_pair, clear_memo
 
 

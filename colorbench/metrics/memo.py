@@ -7,13 +7,12 @@ Only the most recent entries are kept: the pred and target of the current batch.
 """
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Callable
 
 import torch
 
-from colorbench.color import gamut_313, rgb_to_lab
+from colorbench.color import quantize_ab, rgb_to_lab
 
 _F64 = torch.float64
 _MEMO: dict[str, list] = {}
@@ -63,45 +62,6 @@ def lab64(rgb: torch.Tensor) -> torch.Tensor:
     return memo("lab", rgb, lambda x: rgb_to_lab(x.to(_F64)))
 
 
-# Zhang's 313 centres lie on the 10-unit grid; a lookup from grid cell to bin index makes exact
-# nearest-centre assignment O(1) per pixel (cdist against 313 centres dominates otherwise).
-_A0, _B0, _NA, _NB = -90, -110, 20, 22
-
-
-@functools.lru_cache(maxsize=None)
-def _grid_lut() -> torch.Tensor:
-    lut = torch.full((_NA, _NB), -1, dtype=torch.long)
-    centres = gamut_313().long()
-    lut[(centres[:, 0] - _A0) // 10, (centres[:, 1] - _B0) // 10] = torch.arange(len(centres))
-    return lut
-
-
-def nearest_bin(ab: torch.Tensor) -> torch.Tensor:
-    """Index (N, H, W) of the nearest 313-bin centre to float64 ab (N, 2, H, W), exactly.
-
-    Ties go to the lowest bin index (the (a, b)-lexicographically smallest centre), as a
-    brute-force argmin would. If the nearest grid point is a gamut centre it is the answer;
-    the other pixels (outside the gamut) fall back to a brute-force float64 argmin.
-    """
-    a, b = ab[:, 0], ab[:, 1]
-    ia = torch.ceil(a / 10.0 - 0.5).long() - _A0 // 10  # ceil(x - 0.5): ties round down
-    ib = torch.ceil(b / 10.0 - 0.5).long() - _B0 // 10
-    inside = (ia >= 0) & (ia < _NA) & (ib >= 0) & (ib < _NB)
-    lut = _grid_lut().to(ab.device)
-    idx = torch.full_like(ia, -1)
-    idx[inside] = lut[ia[inside], ib[inside]]
-    miss = idx < 0
-    if miss.any():
-        pixels = ab.permute(0, 2, 3, 1)[miss]
-        centres = gamut_313(ab.device).to(_F64)
-        found = [
-            (pixels[s : s + 4096, None, :] - centres[None]).square().sum(-1).argmin(1)
-            for s in range(0, pixels.shape[0], 4096)
-        ]
-        idx[miss] = torch.cat(found)
-    return idx
-
-
 def ab_bins(rgb: torch.Tensor) -> torch.Tensor:
     """Nearest 313-bin index (N, H, W) of float64 RGB, memoised per batch."""
-    return memo("bins", rgb, lambda x: nearest_bin(lab64(x)[:, 1:]))
+    return memo("bins", rgb, lambda x: quantize_ab(lab64(x)[:, 1:]))
