@@ -7,6 +7,7 @@ from typing import Callable
 from baselines import autoencoder, autoencoder_frozen, cnn_rgb, ddcolor_lite, fusion, gan_rgb, pix2pix, reference
 from baselines import resnet_lab, transfer, unet_rgb, vgg_decoder, zhang313
 from colorbench.contracts import Baseline, Objective, TrainSettings
+from colorbench.plugins import PluginSource
 from colorbench.registry import Registry
 
 
@@ -19,6 +20,7 @@ class BaselineFamily:
     # Modules whose source decides what this family trains into (model, objective, shared layers);
     # with colorbench.training.checkpoint.PIPELINE_CODE they key its checkpoints.
     code: tuple[str, ...] = ()
+    source: PluginSource | None = None  # a plug-in's origin (its code hash and version key its checkpoints)
 
     @property
     def learned(self) -> bool:

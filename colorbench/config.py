@@ -77,7 +77,9 @@ class Evaluation:
 @dataclass(frozen=True)
 class BaselineConfig:
     name: str  # row label; unique
-    model: str | None = None  # baseline registry name; defaults to `name`
+    model: str | None = None  # a built-in or plug-in baseline, or an import path "pkg.mod:factory"; default `name`
+    outputs: str | None = None  # instead of a model: a folder of precomputed outputs, "path/{dataset}"
+    size_policy: Literal["exclude", "resize", "error"] = "exclude"  # outputs rows: a file of another size
     train_on: str | None = None  # dataset name whose train/val splits train it
     init_from: str | None = None  # "<baseline>@<dataset>": start from that row's trained weights
     params: dict[str, Any] = field(default_factory=dict)  # model keyword arguments
@@ -88,6 +90,12 @@ class BaselineConfig:
 
     def __post_init__(self):
         require(label_problem(self.name) is None, "name", label_problem(self.name) or "")
+        if self.outputs is not None:
+            require(self.model is None, "outputs", "a row takes either a model or precomputed outputs, not both")
+            for key in ("train_on", "init_from"):
+                require(getattr(self, key) is None, key, "precomputed outputs are not trained")
+            for key in ("params", "train", "small", "small_params"):
+                require(not getattr(self, key), key, "precomputed outputs have no model to configure")
 
     @property
     def model_name(self) -> str:

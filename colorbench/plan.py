@@ -40,7 +40,7 @@ class InitSource:
 @dataclass(frozen=True)
 class BaselinePlan:
     config: BaselineConfig
-    family: object  # baselines.registry.BaselineFamily
+    family: object | None  # baselines.registry.BaselineFamily; None for precomputed outputs
     params: dict  # model keyword arguments at the chosen scale
     resolved: ResolvedSettings | None  # None: nothing to train
     evaluate_on: tuple[str, ...]
@@ -49,6 +49,11 @@ class BaselinePlan:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def outputs(self) -> str | None:
+        """The folder template of precomputed outputs, for a row without a model."""
+        return self.config.outputs
 
     @property
     def settings(self) -> TrainSettings | None:
@@ -153,10 +158,15 @@ def _check_labels(items, kind: str, section: str) -> None:
 
 
 def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_name: str, scale: Scale) -> BaselinePlan:
-    from baselines.registry import BASELINES
+    from colorbench import families
 
-    family = lookup(BASELINES, b.model_name, f"{key}.model" if b.model else f"{key}.name")
-    params = resolve_params(family.create, b, scale_name, key)
+    if b.outputs is not None:
+        evaluate_on = _evaluate_on(b, datasets, key)
+        _check_outputs(b.outputs, evaluate_on, f"{key}.outputs")
+        return BaselinePlan(b, None, {}, None, evaluate_on)
+    found = families.find(b.model_name, f"{key}.model" if b.model else f"{key}.name")
+    params = resolve_params(found.factory, b, scale_name, key)
+    family = families.family_of(found, params, key)
     _check_train_on(b, family, datasets, key)
     resolved = None
     if family.learned:
@@ -188,6 +198,17 @@ def _evaluate_on(b: BaselineConfig, datasets: dict, key: str) -> tuple[str, ...]
         if datasets[name].split.test <= 0:
             raise FieldError(f"{key}.evaluate_on[{j}]", f"dataset {name!r} has no test split")
     return tuple(b.evaluate_on)
+
+
+def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str) -> None:
+    from colorbench.pipeline.outputs import PLACEHOLDER, outputs_folder
+
+    if PLACEHOLDER not in template and len(evaluate_on) > 1:
+        raise FieldError(key, f"{template!r} has no {PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
+                         f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{PLACEHOLDER}' or set evaluate_on")
+    for name in evaluate_on:
+        if not outputs_folder(template, name).is_dir():
+            raise FieldError(key, f"no folder {str(outputs_folder(template, name))!r} of outputs for dataset {name!r}")
 
 
 def _init_source(b: BaselineConfig, params: dict, key: str, rows: dict[str, BaselinePlan]) -> InitSource:

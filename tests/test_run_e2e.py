@@ -149,3 +149,57 @@ def test_export_writes_path_free_tables_that_compare_equal(finished_run, tmp_pat
     assert "$COLORBENCH_CACHE" in text and "$COLORBENCH_DATA" in text  # the provenance is kept, the paths are not
     capsys.readouterr()
     assert main(["compare", str(dest / "results.csv"), str(out / "results.csv")]) == 0
+
+
+def _colorize_inputs(folder: Path) -> dict[str, tuple[int, int]]:
+    """Awkward photos -> the (width, height) each output must have."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    colour = lambda h, w: rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)  # noqa: E731
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(colour(23, 37)).save(folder / "odd.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated by 90 degrees
+    Image.fromarray(colour(20, 50)).save(folder / "sub" / "rotated.jpg", exif=exif.tobytes())
+    Image.fromarray((rng.integers(0, 65535, size=(30, 40))).astype(np.uint16)).save(folder / "gray16.png")
+    Image.fromarray(colour(33, 33)[..., 0]).save(folder / "sub" / "gray.jpg")
+    (folder / "broken.png").write_bytes(b"not an image")
+    return {"odd.png": (37, 23), "sub/rotated.png": (20, 50), "gray16.png": (40, 30), "sub/gray.png": (33, 33)}
+
+
+@pytest.mark.parametrize("baseline", ["autoencoder", "gray"])
+def test_colorize_applies_a_trained_baseline_to_any_photo(finished_run, tmp_path, capsys, baseline):
+    import numpy as np
+    from PIL import Image
+
+    from colorbench.color import rgb_to_lab
+    from colorbench.imageio import load_rgb
+
+    _, out = finished_run
+    expected = _colorize_inputs(tmp_path / "in")
+    code = main(["colorize", "--run", str(out), "--baseline", baseline, "--input", str(tmp_path / "in"),
+                 "--out", str(tmp_path / "colour")])
+    err = capsys.readouterr().err
+    assert code == 6 and "1 unreadable file(s) skipped: broken.png" in err  # listed, the others done
+    for name, size in expected.items():
+        result = tmp_path / "colour" / name
+        assert Image.open(result).size == size, name  # the input's own size, EXIF orientation applied
+        source = load_rgb(next((tmp_path / "in").glob(name.replace(".png", ".*"))))[None]
+        lightness = rgb_to_lab(load_rgb(result)[None])[:, 0] - rgb_to_lab(source)[:, 0]
+        assert float(lightness.abs().mean()) < 1.5, name  # the input's full-resolution L, to 8-bit rounding
+    if baseline == "gray":
+        assert np.ptp(np.asarray(Image.open(tmp_path / "colour" / "odd.png")).astype(int), axis=2).max() <= 2
+
+
+def test_colorize_refuses_what_it_cannot_apply(finished_run, tmp_path, capsys):
+    _, out = finished_run
+    (tmp_path / "in").mkdir()
+    for args, words in ((["--baseline", "oracle"], "needs the ground truth"),
+                        (["--baseline", "autoencodr"], "did you mean 'autoencoder'"),
+                        (["--baseline", "gray", "--out", str(tmp_path / "in" / "x")], "must not lie inside --input")):
+        argv = ["colorize", "--run", str(out), "--input", str(tmp_path / "in"), "--out", str(tmp_path / "o"), *args]
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err, err

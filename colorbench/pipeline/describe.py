@@ -27,12 +27,20 @@ def run_document(plan: Plan, data: RunData, outcomes, env: dict, run_id: str, wa
 
 
 def baseline_document(o, bp: BaselinePlan) -> BaselineDocument:
+    from dataclasses import asdict
+
     from baselines.registry import BASELINES
 
-    entry = BASELINES.entry(bp.config.model_name) if bp.config.model_name in BASELINES else None
+    source = bp.family.source if bp.family is not None else None
+    if bp.outputs is not None:
+        model, description = "", f"precomputed outputs from {bp.outputs}"
+    else:
+        model = bp.config.model_name
+        description = BASELINES.entry(model).description if model in BASELINES else f"plug-in: {source.describe()}"
     return BaselineDocument(
-        status=o.status, role=o.role, model=bp.config.model_name, description=entry.description if entry else "",
-        reason=o.reason, info=o.info, config=to_dict(bp.config),
+        status=o.status, role=o.role, model=model, description=description,
+        reason=o.reason, info=o.info, config=to_dict(bp.config), params=dict(bp.params),
+        source=asdict(source) if source else None, outputs=o.info.get("outputs"),
         settings=to_dict(bp.settings) if bp.settings else None,
         settings_origin=dict(bp.resolved.origin) if bp.resolved else None,
         train=o.train.as_dict() if o.train is not None else None,

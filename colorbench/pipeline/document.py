@@ -41,6 +41,9 @@ class BaselineDocument:
     reason: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the model's keyword arguments as resolved
+    source: dict[str, Any] | None = None  # a plug-in's origin: kind, target, code_sha256, package, version
+    outputs: dict[str, Any] | None = None  # precomputed outputs: per dataset, the folder and what came in
     settings: dict[str, Any] | None = None
     settings_origin: dict[str, str] | None = None  # setting -> paper | train | scale | small
     train: dict[str, Any] | None = None

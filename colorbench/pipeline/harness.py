@@ -22,6 +22,7 @@ from colorbench.pipeline.colorize import colorize_folder
 from colorbench.pipeline.data import RunData, prepare_data
 from colorbench.pipeline.describe import run_document
 from colorbench.pipeline.document import RunDocument
+from colorbench.pipeline.outputs import import_outputs
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored, score_row
 from colorbench.pipeline.tabulate import (
@@ -87,6 +88,8 @@ def run_benchmark(plan: Plan) -> RunResult:
 
 def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
     """Train or load the baseline, then colorize its test sets; a failure fails this row only."""
+    if bp.outputs is not None:
+        return _bring_outputs(bp, plan, data)
     outcome = BaselineOutcome(bp.name, "ok")
     try:
         t0 = time.time()
@@ -113,9 +116,24 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
     return outcome
 
 
+def _bring_outputs(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
+    """A precomputed-outputs row: its files, matched to the test ids, saved like a baseline's outputs."""
+    outcome, t0 = BaselineOutcome(bp.name, "ok"), time.time()
+    imported = {ds: import_outputs(bp.outputs, ds, folder.gt_dir(plan.output_dir, ds),
+                                   folder.pred_dir(plan.output_dir, ds, bp.name), data.test_ids[ds],
+                                   bp.config.size_policy, plan.config.strict) for ds in bp.evaluate_on}
+    outcome.info = {"outputs": {ds: i.as_dict() for ds, i in imported.items()}}
+    for ds, i in imported.items():
+        for kind, ids in i.problems().items():
+            print(f"colorbench: warning: {bp.name} on {ds}: {len(ids)} {kind.replace('_', ' ')} output file(s)")
+    outcome.seconds["import"] = time.time() - t0
+    return outcome
+
+
 def _score_baseline(plan: Plan, data: RunData, o: BaselineOutcome) -> list[Scored]:
     t0 = time.time()
-    rows = [score_row(plan, ds, o.name, data.test_ids[ds], data.protocols[ds]) if o.status == "ok"
+    partial = plan.baseline(o.name).outputs is not None  # precomputed outputs may lack some images (listed)
+    rows = [score_row(plan, ds, o.name, data.test_ids[ds], data.protocols[ds], partial) if o.status == "ok"
             else Scored(ds, o.name, None, [], o.reason) for ds in plan.baseline(o.name).evaluate_on]
     o.seconds["score"] = time.time() - t0
     return rows

@@ -2,6 +2,7 @@
 best row and failures are decided (the report only reads them)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from colorbench.errors import MissingWeightsError
@@ -65,10 +66,21 @@ def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: 
     ci = bootstrap_ci(per_image, seed=seed) if per_image is not None else None
     p = None
     if best is not None and best is not s and per_image is not None:
-        p = paired_test(per_image, best.value(metric).per_image.numpy(), seed=seed).p_value
+        p = paired_test(*_paired(s, best, metric), seed=seed).p_value
     return ResultRecord(**common, value=float(v.value), ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
                         n=len(s.ids), status="ok", reason="", p_vs_best=p,
                         best=None if spec.higher_is_better is None else best is s)
+
+
+def _paired(s: Scored, best: Scored, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both rows' per-image values on the images both scored, in one order (a precomputed-outputs
+    row may lack some)."""
+    a, b = s.value(metric).per_image.numpy(), best.value(metric).per_image.numpy()
+    if s.ids == best.ids:
+        return a, b
+    where = {image_id: k for k, image_id in enumerate(best.ids)}
+    common = [(k, where[i]) for k, i in enumerate(s.ids) if i in where]
+    return a[[k for k, _ in common]], b[[j for _, j in common]]
 
 
 def per_image_frame(s: Scored) -> pd.DataFrame:

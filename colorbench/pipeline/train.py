@@ -7,12 +7,14 @@ validation splits, the seed, the source checkpoint of init_from and the code
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from colorbench.contracts import Baseline
 from colorbench.fingerprint import split_fingerprint
+from colorbench.hashing import canonical_hash
 from colorbench.paths import cache_dir
 from colorbench.pipeline.data import RunData, capped_split
 from colorbench.plan import BaselinePlan, Plan
@@ -33,6 +35,8 @@ def checkpoint_dir(bp: BaselinePlan, plan: Plan, data: RunData) -> Path:
     fingerprints = {"train": split_fingerprint(ds, train), "val": split_fingerprint(ds, val)}
     init = checkpoint_dir(bp.init_from.baseline, plan, data).name if bp.init_from else None
     code = code_version((*PIPELINE_CODE, *bp.family.code))
+    if bp.family.source is not None:  # a plug-in: its own code hash and version
+        code = canonical_hash({"pipeline": code, "plugin": asdict(bp.family.source)})
     key = checkpoint_key(bp.config.model_name, bp.params, bp.settings, fingerprints, plan.config.seed, init, code)
     return cache_dir("checkpoints", f"{bp.config.model_name}-{key}")
 
