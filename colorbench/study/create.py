@@ -155,7 +155,7 @@ def _check(opts: CreateOptions) -> None:
             raise UsageError(f"{key} must be at least {low}, got {value}")
     if not 0.0 <= opts.vigilance_max_fail < 1.0:
         raise UsageError(f"--vigilance-max-fail must be in [0, 1), got {opts.vigilance_max_fail}")
-    if opts.name is not None and not NAME.match(opts.name):
+    if opts.name is not None and not NAME.fullmatch(opts.name):
         raise UsageError(f"--name {opts.name!r}: use letters, digits, '_', '-' and '.' (up to 64, not starting with '.')")
 
 

@@ -35,7 +35,7 @@ def _refuse(status: int, message: str):
 
 
 def _session(store: Store, token: str) -> Session:
-    session = store.session(token) if TOKEN.match(token) else None
+    session = store.session(token) if TOKEN.fullmatch(token) else None
     if session is None:
         _refuse(404, "unknown session")
     return session
@@ -102,6 +102,10 @@ def make_app(folder: Path, study: Study) -> Flask:
     def landing():
         return render_template("landing.html", n_practice=study.settings.practice, **texts)
 
+    @app.get("/favicon.ico")
+    def favicon():  # browsers ask for one; an empty answer keeps their consoles clean
+        return "", 204
+
     @app.post("/start")
     def start():
         token = store.new_session(lambda tok, index: session_schedule(study, tok, index), origin="landing")
@@ -138,8 +142,10 @@ def make_app(folder: Path, study: Study) -> Flask:
     def image(token, name):
         session = _session(store, token)
         used = {n for t, _ in session.schedule for n in (study.trial(t).test, study.trial(t).reference)}
+        if not IMAGE_NAME.fullmatch(name) or name not in used:  # checked before `name` touches the file system
+            abort(404)
         path = (images / name).resolve()
-        if not IMAGE_NAME.match(name) or name not in used or path.parent != images or not path.is_file():
+        if path.parent != images or not path.is_file():
             abort(404)
         response = send_file(path, mimetype="image/png", max_age=3600)
         response.headers["Cache-Control"] = "private, max-age=3600"

@@ -41,7 +41,7 @@ class Trial:
 
     def __post_init__(self):
         for key in ("test", "reference"):
-            require(bool(IMAGE_NAME.match(getattr(self, key))), key, f"not a study image name: {getattr(self, key)!r}")
+            require(bool(IMAGE_NAME.fullmatch(getattr(self, key))), key, f"not a study image name: {getattr(self, key)!r}")
 
 
 @dataclass(frozen=True)
