@@ -46,6 +46,14 @@ def _cells(frame: pd.DataFrame, raters: pd.Index, scenes: pd.Index) -> tuple[np.
     return sums, counts
 
 
+def weighted_means(sums: np.ndarray, counts: np.ndarray, rater_w: np.ndarray, scene_w: np.ndarray) -> np.ndarray:
+    """Per replicate b: sum_ri w_br v_bi S_ri / sum_ri w_br v_bi N_ri (NaN where nothing was drawn)."""
+    num = ((rater_w @ sums) * scene_w).sum(axis=1)
+    den = ((rater_w @ counts) * scene_w).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
 def two_way_bootstrap(frame: pd.DataFrame, n_resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0) -> list[Estimate]:
     """Mean score and CI per (dataset, system); `frame` has rater, dataset, image_id, system, score."""
     rng = np.random.default_rng(seed)
@@ -58,9 +66,8 @@ def two_way_bootstrap(frame: pd.DataFrame, n_resamples: int = RESAMPLES, level: 
         scene_w = rng.multinomial(len(scenes), np.full(len(scenes), 1 / len(scenes)), size=n_resamples)
         for system, mine in part.groupby("system", sort=False):
             sums, counts = _cells(mine, raters, scenes)
-            num = ((rater_w @ sums) * scene_w).sum(axis=1)
-            den = ((rater_w @ counts) * scene_w).sum(axis=1)
-            reps = num[den > 0] / den[den > 0]  # a replicate that drew none of this system's responses has no mean
+            reps = weighted_means(sums, counts, rater_w, scene_w)
+            reps = reps[~np.isnan(reps)]  # a replicate that drew none of this system's responses has no mean
             ok = len(mine["rater"].unique()) >= 2 and len(mine["image_id"].unique()) >= 2 and reps.size
             lo, hi = (float(q) for q in np.quantile(reps, [alpha, 1 - alpha])) if ok else (None, None)
             out.append(Estimate(str(dataset), str(system), float(mine["score"].mean()), lo, hi, len(mine),
