@@ -30,13 +30,11 @@ class Plan:
 
 
 def _draw_extra(k: int, pool: list[tuple[str, str]], fallback: list[tuple[str, str]], rng) -> list[tuple[str, str]]:
-    """k scenes: from `pool` first (removed from it), then from `fallback`."""
+    """k scenes: from `pool` first (removed from it), then from `fallback` (removed too)."""
     picked = []
     for source in (pool, fallback):
         while source and len(picked) < k:
             picked.append(source.pop(int(rng.integers(len(source)))))
-    if len(picked) < k:
-        raise UsageError(f"not enough scenes for {k} practice/vigilance trials")
     return picked
 
 
@@ -51,6 +49,9 @@ def sample_plans(design: str, candidates: dict[str, list[str]], baselines: list[
         chosen = set(rng.choice(len(ids), size=per_baseline, replace=False).tolist())
         for i, image_id in enumerate(ids):
             (main_scenes if i in chosen else leftover).append((dataset, image_id))
+    if practice + vigilance > len(main_scenes) + len(leftover):
+        raise UsageError(f"--practice {practice} and --vigilance {vigilance} need {practice + vigilance} distinct scenes; "
+                         f"the selected datasets have {len(main_scenes) + len(leftover)} usable test images")
     for dataset, image_id in main_scenes:
         plans += [Plan("main", dataset, image_id, s) for s in systems]
     fallback = list(main_scenes)
