@@ -228,3 +228,34 @@ def test_a_missing_or_corrupt_study_folder_is_one_line_and_nothing_written(run_d
     assert main(["study", command, str(folder), *extra]) == code
     assert words in _one_error_line(capsys)
     assert _tree(tmp_path) == before
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_releases_its_lock(run_dir, capsys):
+    import socket
+
+    assert _create(run_dir, "--design", "mos", "--per-baseline", "1", "--name", "busy") == 0
+    capsys.readouterr()
+    folder = run_dir / "studies" / "busy"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["study", "serve", str(folder), "--port", str(taken.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1:" in _one_error_line(capsys)
+    assert not (folder / ".colorbench.lock").exists()
+    assert main(["study", "serve", str(folder), "--threads", "0"]) == 2
+    assert "--threads" in _one_error_line(capsys)
+
+
+def test_a_test_id_pointing_outside_the_run_is_left_out_and_listed(run_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("studies"))
+    shutil.copy(run / "gt" / "tiny-b" / "b01.png", tmp_path / "secret.png")  # what gt/tiny-b/<id>.png points at: outside
+    shutil.copy(run / "gt" / "tiny-b" / "b01.png", run / "secret.png")  # what outputs/tiny-b/<b>/<id>.png points at
+    meta = json.loads((run / "run.json").read_text())
+    meta["datasets"]["tiny-b"]["test_ids"].append("../../../secret")
+    (run / "run.json").write_text(json.dumps(meta))
+    assert _create(run, "--design", "mos", "--per-baseline", "5", "--datasets", "tiny-b", "--baselines", "cnn", "--practice", "0", "--vigilance", "0") == 0
+    study = load_study(run / "studies" / "mos")
+    assert study.settings.skipped_scenes == {"tiny-b": ["../../../secret"]}
+    assert "tiny-b: 1 test images left out (an image missing or outside the run folder)" in capsys.readouterr().err
+    assert all(t.image_id != "../../../secret" for t in study.trials)

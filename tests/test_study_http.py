@@ -160,3 +160,19 @@ def test_second_server_on_the_same_study_is_refused(live):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("colorbench: error: ") and "already being served" in lines[0]
     assert request(live["url"], "GET", "/")[0] == 200  # the first server is unaffected
+
+
+def test_a_killed_server_loses_no_vote_and_its_stale_lock_is_taken_over(tmp_path):
+    study = make_study(tmp_path, "mos", "--per-baseline", "1", "--practice", "1", "--vigilance", "1")
+    with running(study) as (server,):
+        token = new_token(server.url)
+        first = session_of(study, token)[1][0][0]
+        assert post_json(server.url, f"/s/{token}/answer", {"trial": first, "response": 4, "latency_ms": 321})[1]["recorded"]
+        server.proc.kill()  # SIGKILL, as a crash or power cut to the process would: no cleanup runs
+        server.proc.wait()
+    assert (study / ".colorbench.lock").exists()
+    with running(study) as (again,):  # the lock names a dead process on this host: taken over
+        status, data, _ = request(again.url, "GET", f"/s/{token}/next")
+        assert status == 200 and json.loads(data)["progress"]["answered"] == 1
+    assert db_rows(study, "SELECT trial, response, latency_ms FROM responses") == [(first, "4", 321)]
+    assert not (study / ".colorbench.lock").exists()  # a clean stop removes it

@@ -25,7 +25,8 @@ def _create(args) -> int:
     for name, why in study.settings.skipped_baselines.items():
         print(f"colorbench study: left out {name}: {why}", file=sys.stderr)
     for dataset, ids in study.settings.skipped_scenes.items():
-        print(f"colorbench study: {dataset}: {len(ids)} test images lack an image a baseline needs, not sampled: {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''}", file=sys.stderr)
+        print(f"colorbench study: {dataset}: {len(ids)} test images left out (an image missing or outside the run folder): "
+              f"{', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''}", file=sys.stderr)
     kinds = {k: sum(t.kind == k for t in study.trials) for k in ("main", "practice", "vigilance")}
     print(f"study {study.name} ({study.design}): {kinds['main']} trials ({study.settings.per_baseline} per baseline and dataset; "
           f"{', '.join(study.settings.baselines)} on {', '.join(study.settings.datasets)}), {kinds['practice']} practice, "
@@ -40,6 +41,8 @@ def _serve(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, got {args.port}")
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {args.threads}")
     return serve(Path(args.study_dir), args.host, args.port, args.threads)
 
 

@@ -130,5 +130,5 @@ def format_table(result: dict) -> str:
     r, resp, a = result["raters"], result["responses"], result["alpha"]
     lines.append(f"raters: {r['counted']} counted, {r['excluded']} excluded by vigilance, {r['unchecked']} without a vigilance trial, {r['complete']} of {r['sessions']} sessions complete")
     lines.append(f"responses: {resp['counted']} counted ({resp['practice']} practice, {resp['vigilance']} vigilance and {resp['main_from_excluded']} from excluded raters not counted)")
-    lines.append(f"Krippendorff's alpha (ordinal): " + (f"{a['value']:.3f} over {a['units']} trials" if a["value"] is not None else f"n/a ({a['reason']})"))
+    lines.append("Krippendorff's alpha (ordinal): " + (f"{a['value']:.3f} over {a['units']} trials" if a["value"] is not None else f"n/a ({a['reason']})"))
     return "\n".join(lines)

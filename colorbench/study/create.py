@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -85,7 +86,12 @@ def select_baselines(meta: dict, wanted: list[str] | None, include_references: b
 
 
 def _inside(root: Path, path: Path) -> bool:
-    return path.resolve().is_relative_to(root.resolve())
+    """Lexically under root (an id like '../x' is not); symlinked run files stay usable."""
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(root))
+
+
+def _scene_files(run_dir: Path, dataset: str, image_id: str, baselines: list[str]) -> list[Path]:
+    return [run_dir / "gt" / dataset / f"{image_id}.png"] + [run_dir / "outputs" / dataset / b / f"{image_id}.png" for b in baselines]
 
 
 def usable_scenes(run_dir: Path, meta: dict, datasets: list[str], baselines: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -95,8 +101,7 @@ def usable_scenes(run_dir: Path, meta: dict, datasets: list[str], baselines: lis
         ids = (meta["datasets"][d] or {}).get("test_ids")
         if not isinstance(ids, list):
             raise DataError(f"{run_dir / 'run.json'}: datasets.{d}.test_ids missing")
-        files = lambda i: [run_dir / "gt" / d / f"{i}.png"] + [run_dir / "outputs" / d / b / f"{i}.png" for b in baselines]  # noqa: E731
-        usable[d] = [i for i in ids if all(_inside(run_dir, f) and f.is_file() for f in files(i))]
+        usable[d] = [i for i in ids if all(_inside(run_dir, f) and f.is_file() for f in _scene_files(run_dir, d, i, baselines))]
         skipped[d] = [i for i in ids if i not in set(usable[d])]
     return usable, skipped
 

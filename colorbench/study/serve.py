@@ -6,6 +6,7 @@ import socket
 import sys
 from pathlib import Path
 
+from colorbench.errors import UsageError
 from colorbench.lock import OutputLocked, RunLock
 from colorbench.study.server import make_app
 from colorbench.study.spec import load_study
@@ -37,9 +38,12 @@ def serve(folder: Path, host: str, port: int, threads: int) -> int:
         owner = (folder / ".colorbench.lock").read_text(errors="replace").strip()
         raise OutputLocked(f"{folder} is already being served ({owner}); one server per study") from None
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="colorbench-study")
-        shown = _lan_address() if host in ("0.0.0.0", "::") else host
-        url = f"http://{shown}:{server.effective_port}/"
+        try:
+            server = waitress.create_server(app, host=host, port=port, threads=threads, ident="colorbench-study")
+        except OSError as exc:  # port taken, address not on this machine, name not resolvable
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        shown = (_lan_address() or socket.gethostname()) if host in ("0.0.0.0", "::", "") else host
+        url = f"http://{f'[{shown}]' if ':' in shown else shown}:{server.effective_port}/"
         print(f"serving study {study.name} ({study.design}, {len(study.trials)} trials) at {url}", flush=True)
         print(f"raters open {url} and press Start; or give each a link from `colorbench study invite {folder}`; Ctrl-C stops", flush=True)
         signal.signal(signal.SIGTERM, _stop)

@@ -82,12 +82,40 @@ def _score(study: Study, response: int | str, real_side: str) -> int:
     return int(response) if study.design == "mos" else int(response != real_side)
 
 
+def _answer(study: Study, store: Store, token: str) -> dict:
+    session = _session(store, token)
+    if request.mimetype != "application/json":
+        _refuse(415, "send the answer as application/json")
+    trial_id, response, latency = parse_answer(study, request.get_data(cache=False))
+    sides = dict(map(tuple, session.schedule))
+    if trial_id not in sides:
+        _refuse(403 if study.has_trial(trial_id) else 404, "trial not in this session")
+    trial = study.trial(trial_id)
+    recorded = store.record(session.id, trial_id, trial.kind, str(response), _score(study, response, sides[trial_id]), latency)
+    out = {"recorded": recorded, "next": _state(study, store, token, session)}
+    if trial.kind == "practice" and study.design == "2afc":
+        out["feedback"] = "correct" if response == sides[trial_id] else "wrong"
+    return out
+
+
+def _image(study: Study, store: Store, images: Path, token: str, name: str):
+    session = _session(store, token)
+    used = {n for t, _ in session.schedule for n in (study.trial(t).test, study.trial(t).reference)}
+    if not IMAGE_NAME.fullmatch(name) or name not in used:  # checked before `name` touches the file system
+        abort(404)
+    path = (images / name).resolve()
+    if path.parent != images or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/png", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 def make_app(folder: Path, study: Study) -> Flask:
     store = Store(Path(folder) / DB_FILE, study.fingerprint)
     images = (Path(folder) / IMAGES_DIR).resolve()
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, JSON_SORT_KEYS=False)
-    app.extensions["colorbench_store"] = store
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     texts = {"design": study.design, "labels": list(enumerate(MOS_LABELS, start=MOS_SCALE[0]))}
 
     @app.after_request
@@ -124,31 +152,10 @@ def make_app(folder: Path, study: Study) -> Flask:
 
     @app.post("/s/<token>/answer")
     def answer(token):
-        session = _session(store, token)
-        if request.mimetype != "application/json":
-            _refuse(415, "send the answer as application/json")
-        trial_id, response, latency = parse_answer(study, request.get_data(cache=False))
-        sides = dict(map(tuple, session.schedule))
-        if trial_id not in sides:
-            _refuse(403 if study.has_trial(trial_id) else 404, "trial not in this session")
-        trial = study.trial(trial_id)
-        recorded = store.record(session.id, trial_id, trial.kind, str(response), _score(study, response, sides[trial_id]), latency)
-        out = {"recorded": recorded, "next": _state(study, store, token, session)}
-        if trial.kind == "practice" and study.design == "2afc":
-            out["feedback"] = "correct" if response == sides[trial_id] else "wrong"
-        return jsonify(out)
+        return jsonify(_answer(study, store, token))
 
     @app.get("/s/<token>/img/<name>")
     def image(token, name):
-        session = _session(store, token)
-        used = {n for t, _ in session.schedule for n in (study.trial(t).test, study.trial(t).reference)}
-        if not IMAGE_NAME.fullmatch(name) or name not in used:  # checked before `name` touches the file system
-            abort(404)
-        path = (images / name).resolve()
-        if path.parent != images or not path.is_file():
-            abort(404)
-        response = send_file(path, mimetype="image/png", max_age=3600)
-        response.headers["Cache-Control"] = "private, max-age=3600"
-        return response
+        return _image(study, store, images, token, name)
 
     return app

@@ -79,7 +79,7 @@ def _afc_main(study: Study, index: int) -> list[str]:
         if t.kind == "main":
             by_scene.setdefault((t.dataset, t.image_id), {})[t.system] = t.id
     chosen, position = [], {}
-    for (dataset, image_id), trials in by_scene.items():
+    for (dataset, _image_id), trials in by_scene.items():
         j = position[dataset] = position.get(dataset, -1) + 1
         chosen.append(trials[baselines[(j + index) % len(baselines)]])
     return chosen
