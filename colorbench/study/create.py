@@ -102,7 +102,8 @@ def usable_scenes(run_dir: Path, meta: dict, datasets: list[str], baselines: lis
         if not isinstance(ids, list):
             raise DataError(f"{run_dir / 'run.json'}: datasets.{d}.test_ids missing")
         usable[d] = [i for i in ids if all(_inside(run_dir, f) and f.is_file() for f in _scene_files(run_dir, d, i, baselines))]
-        skipped[d] = [i for i in ids if i not in set(usable[d])]
+        kept = set(usable[d])
+        skipped[d] = [i for i in ids if i not in kept]
     return usable, skipped
 
 
@@ -118,9 +119,12 @@ def _add_image(images: dict[str, str], folder: Path, source: Path) -> str:
 def _hue_rotated(images: dict[str, str], folder: Path, gt: Path) -> str:
     """The ground truth with a and b negated in CIELAB: hue turned by 180 degrees, lightness kept."""
     from colorbench.color import lab_to_rgb, rgb_to_lab
-    from colorbench.imageio import load_rgb, save_png
+    from colorbench.imageio import UnreadableImage, load_rgb, save_png
 
-    lab = rgb_to_lab(load_rgb(gt).double().unsqueeze(0))
+    try:
+        lab = rgb_to_lab(load_rgb(gt).double().unsqueeze(0))
+    except UnreadableImage as exc:
+        raise DataError(f"{gt}: unreadable ground truth for a vigilance image ({exc})") from None
     lab[:, 1:] = -lab[:, 1:]
     tmp = folder / ".vigilance.png"
     save_png(tmp, lab_to_rgb(lab)[0].float())
