@@ -11,13 +11,21 @@ from colorbench.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, fai
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from colorbench.commands import colorize, compare, export, listing, run, score
+    from colorbench.commands import (
+        colorize,
+        compare,
+        export,
+        listing,
+        run,
+        score,
+        study,
+    )
     from colorbench.weights import cli as weights
 
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, score, colorize, compare, export, listing, weights):
+    for module in (run, score, colorize, compare, export, listing, study, weights):
         module.register(sub)
     return parser
 

@@ -16,6 +16,7 @@ from colorbench.files import write_text
 from colorbench.report import context
 from colorbench.report.data import load_run
 from colorbench.report.format import slug
+from colorbench.study.report import people_section
 
 
 def tau_color(tau) -> str:
@@ -64,7 +65,8 @@ def render_pages(run_dir: Path, tables: Path | None = None, reports: Path | None
         return path
 
     index = write("index.html", "index.html", datasets=[context.dataset(run, d, reports) for d in run.datasets],
-                  failed=context.failed(run), metrics=list(run.metrics.values()), groups=context.metric_groups(run))
+                  failed=context.failed(run), metrics=list(run.metrics.values()), groups=context.metric_groups(run),
+                  people=people_section(run.folder, tables))
     for b in run.baselines:
         write("baseline.html", f"baseline-{slug(b)}.html", b=context.baseline(run, b))
     write("run.html", "run.html", **context.run_page(run))
