@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare,
         export,
         listing,
+        merge,
         run,
         score,
         study,
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, score, colorize, compare, export, listing, study, weights):
+    for module in (run, merge, score, colorize, compare, export, listing, study, weights):
         module.register(sub)
     return parser
 

@@ -78,6 +78,15 @@ def barrier() -> None:
         dist.barrier()
 
 
+def rank0_first(fn):
+    """fn() on rank 0, then on the other ranks (which find what it wrote): each rank's own result."""
+    if not _WORLD.active:
+        return fn()
+    result = fn() if _WORLD.main else None
+    barrier()
+    return result if _WORLD.main else fn()
+
+
 def shard(items: list, w: World | None = None) -> list:
     """This rank's contiguous block of `items`: disjoint, covering, sizes differing by at most one
     (no padded duplicates, which would count some items twice)."""

@@ -78,6 +78,15 @@ def describe(owner: dict | None, text: str) -> str:
     return f"pid {owner['pid']} on {owner.get('host')}"
 
 
+def holder(folder: Path) -> str | None:
+    """Who holds the folder's lock, unless it is free or certainly stale."""
+    text = _read(str(Path(folder) / LOCK_NAME))
+    if text is None:
+        return None
+    owner = parse_owner(text)
+    return None if owner is not None and is_stale(owner) else describe(owner, text)
+
+
 class RunLock:
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOCK_NAME

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from colorbench import distributed
 from colorbench.config import BaselineConfig, BenchmarkConfig, Scale, device_problem
 from colorbench.contracts import TrainSettings
 from colorbench.data.spec import DatasetConfig, LoadOptions
@@ -70,6 +71,7 @@ class Plan:
     datasets: dict[str, DatasetConfig]
     baselines: tuple[BaselinePlan, ...]
     output_dir: Path
+    part_of: Path | None = None  # the run folder this part belongs to (`run --only`)
 
     @property
     def load_options(self) -> LoadOptions:
@@ -99,14 +101,16 @@ def resolve_device(requested: str) -> torch.device:
 
 
 def build_plan(config: BenchmarkConfig, config_path: str, device_override: str | None = None,
-               force: bool = False) -> Plan:
+               force: bool = False, only: list[str] | None = None) -> Plan:
+    """`only`: run just these baseline rows, as a part of the run (colorbench.pipeline.merge)."""
     try:
-        return _build(config, config_path, device_override, force)
+        return _build(config, config_path, device_override, force, only)
     except FieldError as exc:
         raise ConfigError(config_path, exc.key, str(exc)) from None
 
 
-def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool) -> Plan:
+def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool,
+           only: list[str] | None) -> Plan:
     from colorbench.metrics.registry import METRICS
     from colorbench.pipeline.folder import check_output_dir
 
@@ -114,6 +118,8 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
         device = resolve_device(device_override or config.device)
     except (ValueError, RuntimeError) as exc:
         raise FieldError("device", str(exc)) from None
+    distributed.init(device)  # under torchrun: join the group, each rank on its own GPU
+    device = distributed.local_device(device)
     scale_name = config.scale if config.scale != "auto" else ("paper" if device.type == "cuda" else "small")
     scale = getattr(config.scales, scale_name)
     output_dir = Path(config.output_dir).expanduser()
@@ -124,10 +130,15 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):
         rows[b.name] = _baseline(b, f"baselines[{i}]", datasets, rows, scale_name, scale)
+        _check_global_batch(rows[b.name], f"baselines[{i}]")
     check_output_dir(output_dir, force)
+    part_of = None
+    if only is not None:
+        rows = _only(rows, only)
+        part_of, output_dir = output_dir, _part_dir(output_dir, list(rows), force)
     if (reason := unwritable_reason(cache_root())) is not None:
         raise UsageError(f"the cache folder is not writable ({reason}); set COLORBENCH_CACHE to a writable folder")
-    return Plan(config, path, device, scale_name, scale, datasets, tuple(rows.values()), output_dir)
+    return Plan(config, path, device, scale_name, scale, datasets, tuple(rows.values()), output_dir, part_of)
 
 
 def _datasets(config: BenchmarkConfig, output_dir: Path) -> dict[str, DatasetConfig]:
@@ -175,6 +186,35 @@ def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_nam
         raise FieldError(f"{key}.train", f"{b.model_name} is not trained: remove its training settings")
     init = _init_source(b, params, key, rows) if b.init_from is not None else None
     return BaselinePlan(b, family, params, resolved, _evaluate_on(b, datasets, key), init)
+
+
+def _check_global_batch(bp: BaselinePlan, key: str) -> None:
+    world = distributed.world()
+    if bp.settings is not None and bp.settings.batch_size % world.size:
+        raise FieldError(f"{key}.batch_size", f"{bp.settings.batch_size} is the global batch and must divide evenly "
+                         f"over the {world.size} ranks (use a multiple of {world.size})")
+
+
+def _only(rows: dict[str, BaselinePlan], names: list[str]) -> dict[str, BaselinePlan]:
+    """The named rows, in config order; each row an --only row starts from must be named too."""
+    for name in names:
+        if name not in rows:
+            raise UsageError(f"--only: no baseline row {name!r}" + suggest(name, rows))
+    for name in names:
+        source = rows[name].init_from
+        if source is not None and source.baseline.name not in names:
+            raise UsageError(f"--only: {name!r} starts from {source.baseline.name!r}'s weights: "
+                             "run both in the same part")
+    return {n: bp for n, bp in rows.items() if n in names}
+
+
+def _part_dir(output_dir: Path, names: list[str], force: bool) -> Path:
+    from colorbench.pipeline.folder import check_output_dir
+    from colorbench.pipeline.merge import part_dir
+
+    part = part_dir(output_dir, names)
+    check_output_dir(part, force)
+    return part
 
 
 def _check_train_on(b: BaselineConfig, family, datasets: dict, key: str) -> None:

@@ -64,6 +64,18 @@ def write_per_image(folder: Path, table: pd.DataFrame) -> None:
     write_text(folder / "per_image.csv", table.to_csv(index=False))
 
 
+PER_IMAGE_KEYS = ("dataset", "baseline", "image_id")
+
+
+def read_per_image(path: Path) -> pd.DataFrame:
+    """per_image.csv as written: names stay text, values are read back exactly (float())."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in table.columns:
+        if column not in PER_IMAGE_KEYS:
+            table[column] = [float(v) if v != "" else float("nan") for v in table[column]]
+    return table
+
+
 REQUIRED = ("schema", "dataset", "baseline", "metric", "value", "status", "protocol", "higher_is_better")
 _TEXT = ("dataset", "baseline", "metric", "unit", "status", "reason", "protocol", "run_id", "schema", "role")
 _BOOL = {True: True, False: False, "True": True, "False": False, "true": True, "false": False}

@@ -12,7 +12,7 @@ from colorbench import weights
 from colorbench.imageio import load_rgb
 from colorbench.metrics.base import MetricContext, compute_value
 from colorbench.metrics.perceptual import SPECS
-from colorbench.weights.verify import CALIB_ENV, default_calib_dir
+from colorbench.weights.verification import CALIB_ENV, default_calib_dir
 
 pytestmark = pytest.mark.usefixtures("weights_env")
 SPEC = {s.name: s for s in SPECS}

@@ -199,7 +199,7 @@ def test_an_unwritable_out_folder_is_refused_before_scoring(folders, tmp_path, c
     def must_not_run(*args, **kwargs):
         raise AssertionError("scored before checking --out")
 
-    monkeypatch.setattr("colorbench.commands.score.score_pairs", must_not_run)
+    monkeypatch.setattr("colorbench.scoring.engine.score_pairs", must_not_run)
     code = _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "mse", "--out", str(tmp_path / "afile" / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--out" in err and "is a file" in err and "\n" not in err, err
@@ -217,25 +217,18 @@ def test_file_names_that_are_not_utf8(tmp_path, capsys):
     assert rows[1][0] == "caf\\udce9"  # written as visible escapes, never as invalid UTF-8
 
 
-def test_batches_are_bounded_by_pixels_not_by_count(tmp_path, monkeypatch):
-    import colorbench.scoring as scoring
+def test_batches_are_bounded_by_pixels_not_by_count(tmp_path):
+    from colorbench.scoring.plan import plan_batches
 
     rng = np.random.default_rng(4)
     for i, size in enumerate([40, 40, 40, 12, 40, 12, 12]):
         img = rng.integers(0, 256, size=(size, size, 3))
         _save(tmp_path / "gt" / f"{i}.png", img)
         _save(tmp_path / "pred" / f"{i}.png", img)
-    monkeypatch.setattr(scoring, "MAX_BATCH_PIXELS", 2 * 40 * 40)
-    seen = []
-    real_build = scoring.build_accumulators
-
-    def spying(names, context):
-        accs = real_build(names, context)
-        update = accs["mse"].update
-        accs["mse"].update = lambda p, t: (seen.append(p.shape[0] * p.shape[2] * p.shape[3]), update(p, t))
-        return accs
-
-    monkeypatch.setattr(scoring, "build_accumulators", spying)
-    res = score_pairs(match_folders(tmp_path / "pred", tmp_path / "gt").pairs, ["mse"], CTX, batch_size=16)
-    assert sorted(res.ids) == [str(i) for i in range(7)] and max(seen) <= 2 * 40 * 40
-    assert sum(seen) == 4 * 40 * 40 + 3 * 12 * 12
+    pairs = match_folders(tmp_path / "pred", tmp_path / "gt").pairs
+    plan = plan_batches(pairs, 16, "exclude", max_pixels=2 * 40 * 40)
+    sizes = [sum(item.pixels for item in batch) for batch in plan.batches]
+    assert max(sizes) <= 2 * 40 * 40 and sum(sizes) == 4 * 40 * 40 + 3 * 12 * 12
+    assert sorted(item.pair.id for batch in plan.batches for item in batch) == [str(i) for i in range(7)]
+    assert all(len({item.size for item in batch}) == 1 for batch in plan.batches)  # one size per batch
+    assert len(plan_batches(pairs, 16, "exclude").batches) == 2  # without the small budget: one batch per size

@@ -1,11 +1,12 @@
 """`colorbench compare NEW OLD [--tolerances FILE]`: exit 1 on a regression, 2 if incompatible."""
 from __future__ import annotations
 
-from colorbench.compare import compare_tables, format_rows, gate_fails, load_tolerances
-from colorbench.results import read_results
 
 
 def handle(args) -> int:
+    from colorbench.compare import compare_tables, format_rows, gate_fails, load_tolerances
+    from colorbench.results import read_results
+
     tolerances = load_tolerances(args.tolerances)
     rows = compare_tables(read_results(args.new), read_results(args.old), tolerances)
     print(format_rows(rows, show_all=args.all))

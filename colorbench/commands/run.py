@@ -5,8 +5,7 @@ import dataclasses
 import sys
 
 from colorbench.config import load_config
-from colorbench.errors import EXIT_PARTIAL
-from colorbench.plan import build_plan
+from colorbench.errors import EXIT_PARTIAL, UsageError
 
 
 def handle(args) -> int:
@@ -15,12 +14,20 @@ def handle(args) -> int:
         config = dataclasses.replace(config, strict=True)
     if args.output_dir:
         config = dataclasses.replace(config, output_dir=args.output_dir)
-    plan = build_plan(config, args.config, args.device, force=args.force)
+    from colorbench.plan import build_plan  # torch: only once the config parsed
+
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
+    if only is not None and not only:
+        raise UsageError("--only names no baseline row")
+    plan = build_plan(config, args.config, args.device, force=args.force, only=only)
+    from colorbench import distributed
     from colorbench.pipeline.harness import (
         run_benchmark,  # heavy imports only once the config is valid
     )
 
     result = run_benchmark(plan)
+    if not distributed.world().main:
+        return 0
     print(f"results: {plan.output_dir / 'results.csv'}")
     print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
     if result.failed:
@@ -37,4 +44,6 @@ def register(sub) -> None:
     p.add_argument("--output-dir", help="override the config's output_dir")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
+    p.add_argument("--only", metavar="NAME[,NAME...]",
+                   help="run only these baseline rows, into OUTPUT_DIR/parts/<names>/ (then: colorbench merge OUTPUT_DIR)")
     p.set_defaults(func=handle)

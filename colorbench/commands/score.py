@@ -14,8 +14,7 @@ from pathlib import Path
 
 from colorbench.errors import EXIT_PARTIAL, DataError, UsageError
 from colorbench.files import display_name, unwritable_reason, write_text
-from colorbench.metrics.base import MetricContext
-from colorbench.scoring import SIZE_POLICIES, ScoreResult, match_folders, score_pairs
+from colorbench.scoring.plan import SIZE_POLICIES
 from colorbench.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci
 
 
@@ -40,7 +39,7 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or math.isnan(x) else f"{x:.5g}"
 
 
-def _summary(result: ScoreResult, seed: int) -> dict:
+def _summary(result, seed: int) -> dict:
     from colorbench.metrics.registry import METRICS, direction_word
 
     out = {}
@@ -69,7 +68,7 @@ def _table(summary: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def _write_outputs(out: Path, result: ScoreResult, summary: dict, info: dict) -> None:
+def _write_outputs(out: Path, result, summary: dict, info: dict) -> None:
     per_image = {n: mv.per_image.cpu().tolist() for n, mv in result.values.items() if mv.per_image is not None}
     lines = [["id", *per_image]] + [[i, *(repr(v[k]) for v in per_image.values())] for k, i in enumerate(result.ids)]
     text = io.StringIO()
@@ -80,6 +79,7 @@ def _write_outputs(out: Path, result: ScoreResult, summary: dict, info: dict) ->
 
 
 def handle(args) -> int:
+    from colorbench import distributed
     from colorbench.plan import resolve_device
 
     names = _metric_names(args.metrics)
@@ -87,20 +87,28 @@ def handle(args) -> int:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
         raise UsageError(f"--device: {exc}") from None
+    distributed.init(device)  # under torchrun each rank scores a shard; rank 0 reports
+    device = distributed.local_device(device)
+    main = distributed.world().main
     if args.out and (reason := unwritable_reason(Path(args.out))) is not None:
         raise UsageError(f"--out: {reason}")  # checked before scoring, not after
+    from colorbench.metrics.base import MetricContext
+    from colorbench.scoring import match_folders, score_pairs
+
     match = match_folders(args.pred, args.gt)
     for label, ids in (("missing predictions", match.missing), ("extra predictions", match.extra),
                        ("ambiguous ids (several files)", match.ambiguous)):
-        if ids:
+        if ids and main:
             shown = ", ".join(map(display_name, ids[:5])) + (", ..." if len(ids) > 5 else "")
             print(f"colorbench score: {len(ids)} {label}: {shown}", file=sys.stderr)
     if args.strict and (match.missing or match.ambiguous):
         raise DataError("missing or ambiguous predictions under --strict")
     result = score_pairs(
         match.pairs, names, MetricContext(device=device, seed=args.seed), batch_size=args.batch_size,
-        size_policy=args.size_policy, strict=args.strict,
+        size_policy=args.size_policy, strict=args.strict, key_real_stats_by_files=True,
     )
+    if not main:
+        return EXIT_PARTIAL if result.failed else 0
     for label, ids in (("size mismatches excluded", result.size_mismatch),
                        ("predictions resized", result.resized), ("unreadable pairs", result.unreadable)):
         if ids:

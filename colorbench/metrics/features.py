@@ -31,14 +31,16 @@ from colorbench.metrics.memo import memo
 from colorbench.paths import cache_dir
 
 DIM = 2048
-_CHUNK = 32  # images per Inception forward
+# Images per Inception forward, in channels_last: measured on a 2-core CPU, 75 ms per image at 8
+# against 120 ms contiguous at 16 (scripts/bench_metrics.py); features agree to 1.5e-6 relative.
+_CHUNK = 8
 _MODELS: dict[tuple[str, str], torch.nn.Module] = {}
 
 
 def _extractor(device: torch.device) -> torch.nn.Module:
     key = (weights.sha256("inception-fid"), str(device))
     if key not in _MODELS:
-        _MODELS[key] = weights.load_fid_inception(device)
+        _MODELS[key] = weights.load_fid_inception(device).to(memory_format=torch.channels_last)
     return _MODELS[key]
 
 
@@ -51,7 +53,8 @@ def inception_features(images: torch.Tensor, device: torch.device) -> torch.Tens
         if not len(x):
             return torch.zeros(0, DIM)
         model = _extractor(device)
-        return torch.cat([model(chunk.to(device, torch.float32)).cpu() for chunk in x.split(_CHUNK)])
+        return torch.cat([model(chunk.to(device, torch.float32).contiguous(memory_format=torch.channels_last)).cpu()
+                          for chunk in x.split(_CHUNK)])
 
     return memo(f"inception:{device}", images, forward)
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import torch
 
-from colorbench import weights
+from colorbench import distributed, weights
 
 from .accumulate import StreamingMetric, output
 from .base import MetricContext, MetricSpec
@@ -161,7 +161,7 @@ class _InceptionSets(StreamingMetric):
                 raise ValueError(f"FID/KID need at least 2 real images, got {n_real}")
             real_mu, real_sigma = self._moments(self.real_sum, self.real_outer, n_real)
             real_features = self._cat(self.real_features)
-            if self.key:
+            if self.key and distributed.world().main:  # one writer under torchrun
                 save_stats(self.cache_path, {
                     "key": self.key, "weights_sha256": self.weights_sha256, "n": n_real,
                     "mu": torch.from_numpy(real_mu), "sigma": torch.from_numpy(real_sigma),

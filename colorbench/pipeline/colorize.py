@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from colorbench import distributed
 from colorbench.color import lab_to_rgb, rgb_to_lab
 from colorbench.contracts import Baseline
 from colorbench.imageio import load_rgb, save_png
@@ -49,10 +50,12 @@ def colorize_folder(
     batch_size: int,
     desc: str,
 ) -> None:
-    """Colorize every `<id>.png` of gt_dir into out_dir; images of one size are batched."""
+    """Colorize every `<id>.png` of gt_dir into out_dir; images of one size are batched. Under
+    torchrun each rank takes a contiguous block of the same batches (outputs do not depend on
+    the number of ranks)."""
     model.eval()
-    for start in tqdm(range(0, len(ids), batch_size), desc=desc, unit="batch", leave=False):
-        chunk = ids[start : start + batch_size]
+    chunks = distributed.shard([ids[i : i + batch_size] for i in range(0, len(ids), batch_size)])
+    for chunk in tqdm(chunks, desc=desc, unit="batch", leave=False, disable=not distributed.world().main):
         images = [load_rgb(gt_dir / f"{i}.png") for i in chunk]
         by_size: dict[tuple, list[int]] = {}
         for j, img in enumerate(images):

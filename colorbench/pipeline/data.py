@@ -36,16 +36,19 @@ def capped_split(ds: PreparedDataset, split: str, size: int | None, cap: int | N
     return ImageDataset(split, tuple(r for r in full.records if r.id in keep), full.reader, size, full.resize_policy)
 
 
-def prepare_data(plan: Plan, out: Path) -> RunData:
+def prepare_data(plan: Plan, out: Path, write: bool = True) -> RunData:
+    """Every dataset loaded; with `write` (rank 0 under torchrun, which goes first) its ground
+    truth saved and the summary printed."""
     data = RunData({}, {}, {})
     for name, config in plan.datasets.items():
         ds = load_dataset(config, plan.load_options)
-        print(ds.report.summary())
+        if write:
+            print(ds.report.summary())
         data.prepared[name] = ds
         data.test_ids[name], data.protocols[name] = [], ""
         if config.split.test > 0:
             test = capped_split(ds, "test", plan.scale.eval_size, plan.scale.max_test_images)
-            data.test_ids[name] = write_ground_truth(test, gt_dir(out, name), name)
+            data.test_ids[name] = write_ground_truth(test, gt_dir(out, name), name) if write else list(test.ids)
             data.protocols[name] = split_fingerprint(ds, test)
     return data
 

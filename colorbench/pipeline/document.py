@@ -67,6 +67,7 @@ class RunDocument:
     environment: dict[str, Any] = field(default_factory=dict)
     weights: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    parts: list[dict[str, Any]] = field(default_factory=list)  # a merged run's parts: name, run_id, baselines
     schema: str = RUN_SCHEMA
 
     def save(self, path: Path) -> None:

@@ -5,9 +5,15 @@ as 8-bit PNGs at evaluation size), baselines (each trained or loaded, then color
 split), scoring (from the saved PNGs, as `colorbench score`), tabulating (records with
 statistics, role, best and failures decided once), the provenance document, and publishing
 (tables, run.json and report replaced together). run_benchmark returns it all as data.
+
+Under torchrun every rank runs the stages: rank 0 holds the lock, writes the ground truth first
+and publishes; the ranks train together, colorize and score disjoint shards of whole batches.
+A baseline that raises on one rank ends the job there (the others cannot tell a failure from a
+slow rank; torchrun stops them) instead of failing only its row.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
+from colorbench import distributed
 from colorbench.hashing import canonical_hash
 from colorbench.lock import RunLock
 from colorbench.pipeline import folder
@@ -63,33 +70,43 @@ class RunResult:
 
 
 def run_benchmark(plan: Plan) -> RunResult:
-    out = plan.output_dir
-    with RunLock(out):
-        folder.mark_run_folder(out)
-        folder.remove_partial_files(out)
+    out, main = plan.output_dir, distributed.world().main
+    with RunLock(out) if main else contextlib.nullcontext():
         torch.manual_seed(plan.config.seed)
         started, env = time.time(), environment(plan.device)
-        data = prepare_data(plan, out)
+        data = distributed.rank0_first(lambda: _start(plan) if main else prepare_data(plan, out, write=False))
         outcomes = [run_baseline(bp, plan, data) for bp in plan.baselines]
+        distributed.barrier()  # every rank's outputs are saved before any rank scores them
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
                                 plan.config.seed)
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
-            for message in messages:
+            for message in messages if main else ():
                 print(f"colorbench: warning: {dataset}: {message}")
         document = run_document(plan, data, outcomes, env, run_id, warnings, time.time() - started)
         frames = [per_image_frame(s) for s in scored if s.values is not None]
         per_image = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
-        publish(out, records, per_image, document)
+        if main:
+            publish(out, records, per_image, document)
+        distributed.barrier()  # no rank reports success before the results exist
         return RunResult(records, per_image, outcomes, document)
+
+
+def _start(plan: Plan) -> RunData:
+    """Rank 0's first stage: the folder marked and cleaned, the ground truth written."""
+    if plan.part_of is not None:
+        folder.mark_run_folder(plan.part_of)  # so that the other parts' jobs accept it
+    folder.mark_run_folder(plan.output_dir)
+    folder.remove_partial_files(plan.output_dir)
+    return prepare_data(plan, plan.output_dir)
 
 
 def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
     """Train or load the baseline, then colorize its test sets; a failure fails this row only."""
-    if bp.outputs is not None:
-        return _bring_outputs(bp, plan, data)
+    if bp.outputs is not None:  # files copied once, by rank 0
+        return distributed.broadcast(_bring_outputs(bp, plan, data) if distributed.world().main else None)
     outcome = BaselineOutcome(bp.name, "ok")
     try:
         t0 = time.time()
@@ -109,8 +126,12 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
                             plan.config.evaluation.batch_size, desc=f"colorize {bp.name} on {ds}")
         outcome.seconds["colorize"] = time.time() - t0
     except torch.cuda.OutOfMemoryError as exc:
+        if distributed.world().active:
+            raise
         outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
     except Exception as exc:  # one baseline's failure must not lose the others' results
+        if distributed.world().active:
+            raise
         outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
         outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
     return outcome

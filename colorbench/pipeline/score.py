@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from colorbench import distributed
 from colorbench.hashing import canonical_json, sha256_bytes
 from colorbench.metrics.base import MetricContext, MetricValue
 from colorbench.pipeline.folder import gt_dir, pred_dir
@@ -34,6 +35,8 @@ def score_row(plan: Plan, dataset: str, baseline: str, test_ids: list[str], prot
     try:
         return _score(plan, dataset, baseline, test_ids, protocol, partial)
     except Exception as exc:  # one row's fault must not lose the others' results
+        if distributed.world().active:  # another rank may wait at a collective: end the job
+            raise
         return Scored(dataset, baseline, None, [], f"scoring failed: {type(exc).__name__}: {exc}")
 
 
@@ -48,7 +51,8 @@ def _score(plan: Plan, dataset: str, baseline: str, test_ids: list[str], protoco
     # the real images' FID statistics are cached per test set; a partial row has its own subset
     key = protocol if not missing else f"{protocol}-{sha256_bytes(canonical_json([p.id for p in pairs]).encode())[:12]}"
     ctx = MetricContext(device=plan.device, real_stats_key=key, seed=plan.config.seed)
-    with tqdm(total=len(pairs), desc=f"score {baseline} on {dataset}", unit="img", leave=False) as bar:
+    with tqdm(total=len(pairs), desc=f"score {baseline} on {dataset}", unit="img", leave=False,
+              disable=not distributed.world().main) as bar:
         result = score_pairs(pairs, plan.metrics, ctx, batch_size=plan.config.evaluation.batch_size,
                              size_policy="error", strict=True, progress=bar.update)
     return Scored(dataset, baseline, result.values, result.ids, failed=result.failed)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from colorbench import distributed
 from colorbench.contracts import Baseline
 from colorbench.fingerprint import split_fingerprint
 from colorbench.hashing import canonical_hash
@@ -37,7 +38,8 @@ def checkpoint_dir(bp: BaselinePlan, plan: Plan, data: RunData) -> Path:
     code = code_version((*PIPELINE_CODE, *bp.family.code))
     if bp.family.source is not None:  # a plug-in: its own code hash and version
         code = canonical_hash({"pipeline": code, "plugin": asdict(bp.family.source)})
-    key = checkpoint_key(bp.config.model_name, bp.params, bp.settings, fingerprints, plan.config.seed, init, code)
+    key = checkpoint_key(bp.config.model_name, bp.params, bp.settings, fingerprints, plan.config.seed, init, code,
+                         distributed.world().size)
     return cache_dir("checkpoints", f"{bp.config.model_name}-{key}")
 
 
@@ -55,5 +57,5 @@ def build_and_train(bp: BaselinePlan, plan: Plan, data: RunData) -> tuple[Baseli
     if bp.init_from is not None and not (workdir / DONE).exists():
         load_init_state(model, checkpoint_dir(bp.init_from.baseline, plan, data) / BEST)
     result = fit(model, family.objective(), train, val if len(val) else None, bp.settings, workdir,
-                 plan.device, plan.config.seed)
+                 plan.device, plan.config.seed, progress=distributed.world().main)
     return model, result

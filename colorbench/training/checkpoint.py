@@ -57,11 +57,14 @@ def code_version(modules) -> str:
 
 
 def checkpoint_key(family: str, params: dict, settings: TrainSettings, data: dict[str, str], seed: int,
-                   init_from: str | None, code: str) -> str:
-    """`data`: {split: fingerprint} of the splits trained on; `code`: code_version(...) of the family."""
+                   init_from: str | None, code: str, world_size: int = 1) -> str:
+    """`data`: {split: fingerprint} of the splits trained on; `code`: code_version(...) of the family;
+    world_size: the ranks trained on (per-rank batches and BatchNorm statistics change the numbers;
+    1 adds nothing, so one-process keys are those of earlier versions)."""
     record = {
         "family": family, "params": params, "settings": dataclasses.asdict(settings), "data": data,
         "seed": int(seed), "init_from": init_from, "code": code,
+        **({"world_size": int(world_size)} if world_size > 1 else {}),
     }
     return canonical_hash(record)[:KEY_LENGTH]
 

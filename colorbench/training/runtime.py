@@ -43,14 +43,18 @@ def deterministic(device: torch.device):
         torch.use_deterministic_algorithms(before, warn_only=before_warn)
 
 
+def workers(settings: TrainSettings, device: torch.device) -> int:
+    return settings.num_workers if device.type == "cuda" else 0
+
+
 def loader(ds: Dataset, settings: TrainSettings, device: torch.device, *, shuffle: bool, seed: int) -> DataLoader:
     cuda = device.type == "cuda"
-    workers = settings.num_workers if cuda else 0
+    n_workers = workers(settings, device)
     gen = torch.Generator().manual_seed(seed)
     # drop a ragged last batch when training: a batch of 1 breaks BatchNorm on 1x1 feature maps
     drop_last = shuffle and len(ds) > settings.batch_size
     return DataLoader(ds, batch_size=settings.batch_size, shuffle=shuffle, generator=gen, drop_last=drop_last,
-                      num_workers=workers, pin_memory=cuda, worker_init_fn=seed_worker if workers else None)
+                      num_workers=n_workers, pin_memory=cuda, worker_init_fn=seed_worker if n_workers else None)
 
 
 def seed_worker(worker_id: int) -> None:

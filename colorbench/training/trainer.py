@@ -12,6 +12,10 @@ reproduce. On CUDA: settings.num_workers workers, pinned memory, channels_last, 
 The objective's hooks (colorbench.contracts.Objective): prepare() once before training,
 on_epoch_start(epoch) before each epoch, stop() after each epoch (a Stop ends training).
 The splits arrive capped (the one seeded cap, colorbench.pipeline.data.capped_split).
+
+Under torchrun every rank runs fit() (data parallel, colorbench.training.parallel): the ranks
+agree on every decision (a non-finite loss anywhere, the epoch's losses summed over ranks, the
+objective's stop as rank 0 sees it) and only rank 0 writes the workdir, which must be shared.
 """
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from colorbench import distributed
 from colorbench.contracts import Baseline, Objective, TrainSettings
-from colorbench.training import runtime
+from colorbench.training import parallel, runtime
 from colorbench.training.augment import augment_batch
 from colorbench.training.checkpoint import load_verified, save_verified
 from colorbench.training.workdir import (
@@ -58,6 +63,7 @@ class _Run:
     schedulers: dict = field(default_factory=dict)
     autocast: object = contextlib.nullcontext
     channels_last: bool = False
+    averager: parallel.GradientAverager | None = None  # under torchrun
     steps: int = 0
     train_seconds: float = 0.0
 
@@ -85,21 +91,29 @@ def fit(model: Baseline, objective: Objective, train_ds: Dataset, val_ds: Datase
 
 
 def _setup(run: _Run) -> _Run:
-    torch.manual_seed(run.seed)
+    world = distributed.world()
+    torch.manual_seed(run.seed if not world.active else runtime.derive_seed(run.seed, world.rank, 2))
     random.seed(run.seed)
     run.objective.prepare(run.model, run.train_ds, run.settings)
+    if world.active:
+        parallel.check_batch(run.settings.batch_size, len(run.train_ds), world)
+        run.val_ds = parallel.val_share(run.val_ds) if run.val_ds is not None else None
     run.channels_last = run.device.type == "cuda"
     if run.channels_last:
         run.model.to(memory_format=torch.channels_last)
     run.optimizers = run.objective.optimizers(run.model, run.settings)
     run.schedulers = runtime.schedulers(run.optimizers, run.settings)
     run.autocast = runtime.autocast_factory(run.settings, run.device)
+    if world.active:
+        run.averager = parallel.GradientAverager(run.optimizers)
     return run
 
 
 def _train(run: _Run) -> TrainResult:
     """The loop: per epoch, train, validate, record, checkpoint, then ask whether to stop."""
     state = resume_state(run) or TrainState()
+    if run.averager is not None:  # every rank starts from rank 0's weights, as DDP does
+        parallel.broadcast_state(run.model)
     start, outcome = time.perf_counter(), None
     for epoch in range(state.epoch, run.settings.epochs):
         run.objective.on_epoch_start(epoch)
@@ -108,6 +122,8 @@ def _train(run: _Run) -> TrainResult:
         if isinstance(train_losses, str):
             outcome = ("failed", train_losses)
             break
+        if run.averager is not None:  # BatchNorm running statistics: rank 0's
+            parallel.broadcast_state(run.model, buffers_only=True)
         val_losses = _validate(run) if run.val_ds is not None else None
         if val_losses is not None and (bad := runtime.finite(val_losses)) is not None:
             outcome = ("failed", f"non-finite validation loss {bad} at epoch {epoch + 1}")
@@ -121,17 +137,26 @@ def _train(run: _Run) -> TrainResult:
 def _train_epoch(run: _Run, epoch: int) -> dict[str, float] | str:
     """Mean training losses of one epoch, or why it failed (a non-finite loss)."""
     run.model.train()
-    aug_gen = torch.Generator().manual_seed(runtime.derive_seed(run.seed, epoch, 1))
-    loader = runtime.loader(run.train_ds, run.settings, run.device, shuffle=True, seed=runtime.derive_seed(run.seed, epoch, 0))
+    world = distributed.world()
+    aug_gen = torch.Generator().manual_seed(runtime.derive_seed(run.seed, epoch, 1 + 1000 * world.rank))
+    seed = runtime.derive_seed(run.seed, epoch, 0)
+    loader = (runtime.loader(run.train_ds, run.settings, run.device, shuffle=True, seed=seed) if not world.active
+              else parallel.train_loader(run.train_ds, run.settings.batch_size, runtime.workers(run.settings, run.device),
+                                         run.device.type == "cuda", seed))
     sums: dict[str, float] = {}
     seen, t0 = 0, time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{run.settings.epochs}", disable=not run.progress, leave=False)
     try:
         for step, (_, rgb) in enumerate(bar):
             rgb = augment_batch(rgb.to(run.device).float(), run.settings.augment, aug_gen)
+            if run.averager is not None:
+                run.averager.weight = loader.batch_sampler.weight(step)
             losses = run.objective.train_step(run.model, runtime.batch(rgb, run.device, run.channels_last),
                                               run.optimizers, run.autocast())
-            if (bad := runtime.finite(losses)) is not None:
+            bad = runtime.finite(losses)
+            if run.averager is not None and parallel.any_rank(bad is not None):
+                bad = bad or "on another rank"
+            if bad is not None:
                 return f"non-finite training loss {bad} at epoch {epoch + 1}, step {step + 1}"
             seen, run.steps = seen + rgb.shape[0], run.steps + 1
             for k, v in losses.items():
@@ -139,6 +164,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float] | str:
             bar.set_postfix(loss=f"{losses['loss']:.4f}")
     finally:
         run.train_seconds += time.perf_counter() - t0
+    if run.averager is not None:
+        sums, seen = parallel.all_sum_losses(sums, seen)
     return runtime.mean(sums, seen)
 
 
@@ -154,8 +181,10 @@ def _record_epoch(run: _Run, state: TrainState, epoch: int, train_losses: dict, 
                           "seconds": seconds})
     if selection < state.best_val:
         state.best_val, state.best_epoch = selection, epoch
-        state.best_sha = save_verified(run.workdir / BEST, {"format": FORMAT, "model": run.model.state_dict(),
-                                                            "epoch": epoch + 1, "loss": selection})
+        state.best_sha = distributed.broadcast(
+            save_verified(run.workdir / BEST, {"format": FORMAT, "model": run.model.state_dict(),
+                                               "epoch": epoch + 1, "loss": selection})
+            if distributed.world().main else None)
     if selection < state.es_ref - run.settings.early_stopping_min_delta:
         state.es_ref, state.bad_epochs = selection, 0
     else:
@@ -169,7 +198,7 @@ def _record_epoch(run: _Run, state: TrainState, epoch: int, train_losses: dict, 
 
 def _stop(run: _Run, state: TrainState) -> tuple[str, str] | None:
     """(status, reason) when training ends before its last epoch: the objective's Stop, or early stopping."""
-    stop = run.objective.stop()
+    stop = distributed.broadcast(run.objective.stop())  # rank 0's view, so that all ranks stop together
     if stop is not None:
         return ("failed" if stop.failed else "trained", stop.reason)
     patience = run.settings.early_stopping_patience
@@ -187,9 +216,13 @@ def _finish(run: _Run, state: TrainState, outcome: tuple[str, str] | None, secon
         checkpoint_sha256=state.best_sha,
         steps_per_second=run.steps / run.train_seconds if run.train_seconds > 0 and run.steps else None,
     )
+    if distributed.world().main:
+        write_done(run.workdir, result)
+    distributed.barrier()  # best.pt and done.json are written before any rank reads them
+    if run.averager is not None:
+        run.averager.remove()
     if state.best_sha:  # the returned model is the best epoch's, whatever happened after it
         run.model.load_state_dict(load_verified(run.workdir / BEST)["model"])
-    write_done(run.workdir, result)
     return result
 
 
@@ -206,6 +239,8 @@ def _validate(run: _Run) -> dict[str, float]:
             seen += n
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * n
+    if run.averager is not None:
+        sums, seen = parallel.all_sum_losses(sums, seen)
     return runtime.mean(sums, seen)
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 import torch
 
+from colorbench import distributed
 from colorbench.contracts import Baseline
 from colorbench.files import write_text
 from colorbench.hashing import recorded_sha256, remove_verified
@@ -76,7 +77,7 @@ def load_done(model: Baseline, workdir: Path, device: torch.device) -> TrainResu
         record = TrainResult.from_dict(json.loads(done.read_text()))
     except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"{done} unreadable ({exc}); training again")
-        done.unlink()
+        done.unlink(missing_ok=True)
         return None
     if record.status == "failed":  # deterministic failure: do not burn the time again
         record.reason = f"recorded failure: {record.reason}"
@@ -89,7 +90,7 @@ def load_done(model: Baseline, workdir: Path, device: torch.device) -> TrainResu
         warnings.warn(f"{exc}; training again")
         payload = None
     if payload is None:
-        done.unlink()
+        done.unlink(missing_ok=True)
         remove_verified(workdir / BEST)
         return None
     model.load_state_dict(payload["model"])
@@ -103,11 +104,15 @@ def load_done(model: Baseline, workdir: Path, device: torch.device) -> TrainResu
 
 
 def save_last(run, state: TrainState) -> None:
+    """Written by rank 0, with every rank's RNG state (called on every rank under torchrun)."""
+    rngs = distributed.gather(rng_state())
+    if not distributed.world().main:
+        return
     save_verified(run.workdir / LAST, {
         "format": FORMAT, "settings": asdict(run.settings), "model": run.model.state_dict(),
         "optimizers": {k: o.state_dict() for k, o in run.optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in run.schedulers.items()},
-        "rng": rng_state(), "state": asdict(state),
+        "rng": rngs[0], "state": asdict(state), **({"rng_by_rank": rngs} if len(rngs) > 1 else {}),
     })
 
 
@@ -135,7 +140,7 @@ def resume_state(run) -> TrainState | None:
         opt.load_state_dict(payload["optimizers"][k])
     for k, sched in run.schedulers.items():
         sched.load_state_dict(payload["schedulers"][k])
-    set_rng_state(payload["rng"])
+    set_rng_state(payload.get("rng_by_rank", [payload["rng"]])[distributed.world().rank])
     return state
 
 

@@ -118,6 +118,6 @@ def fetch(source: str = "official", names: list[str] | None = None,
             store.save_state_dict(name, state_dict, source=source, origin=origin,
                                   verified=False, checks="not yet checked")
             log(f"stored {name} ({source})")
-    from .verify import verify
+    from .verification import verify
 
     return verify(names, log=log)
