@@ -3,8 +3,8 @@
 Features and the cache of the real images' statistics: features.py. This module holds the
 distances and the accumulators.
 
-Memory: FID keeps float64 sums and sums of outer products per set (2048 + 2048^2 values,
-32 MiB per set), flat in N. KID needs the features themselves: it keeps all of them,
+Memory: FID keeps float64 sums and sums of outer products per set as double-doubles
+(2 x (2048 + 2048^2) values, 64 MiB per set), flat in N. KID needs the features themselves: it keeps all of them,
 2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000 images per set) and computes in float64.
 With real_stats_key set, the real images' features are kept too (for the cache file).
 """
@@ -86,6 +86,18 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS,
 
 # --- accumulators ---------------------------------------------------------------------------
 
+def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """a + b rounded, and its exact rounding error (Knuth's TwoSum).
+
+    The sums of features and of their outer products are kept as double-doubles (hi + lo) so
+    that their rounded value does not depend on the order of the batches, and so neither on
+    the number of ranks: the square root of the nearly singular covariances in FID turns
+    1e-16 differences into 1e-8."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
 class _InceptionSets(StreamingMetric):
     """Streams features of generated (`pred`) and real (`target`) images."""
 
@@ -102,17 +114,33 @@ class _InceptionSets(StreamingMetric):
         self.cache_path = stats_cache_path(self.key, self.weights_sha256) if self.key else None
         self.cached = load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None
         for side in ("fake", "real"):
-            self.add_state(f"{side}_sum", torch.zeros(DIM, dtype=torch.float64), dist_reduce_fx="sum")
-            self.add_state(f"{side}_outer", torch.zeros(DIM, DIM, dtype=torch.float64), dist_reduce_fx="sum")
+            for part in ("hi", "lo"):  # a sync keeps one (1, ...) row per rank
+                self.add_state(f"{side}_sum_{part}", torch.zeros(1, DIM, dtype=torch.float64), dist_reduce_fx="cat")
+                self.add_state(f"{side}_outer_{part}", torch.zeros(1, DIM, DIM, dtype=torch.float64),
+                               dist_reduce_fx="cat")
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
             self.add_state(f"{side}_features", [], dist_reduce_fx="cat")
         self.add_state("targets_seen", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
         f64 = feats.to(torch.float64)
-        setattr(self, f"{side}_sum", getattr(self, f"{side}_sum") + f64.sum(0))
-        setattr(self, f"{side}_outer", getattr(self, f"{side}_outer") + f64.T @ f64)
+        for name, term in (("sum", f64.sum(0)), ("outer", f64.T @ f64)):
+            hi, lo = getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo")
+            hi, err = _two_sum(hi, term[None])
+            setattr(self, f"{side}_{name}_hi", hi)
+            setattr(self, f"{side}_{name}_lo", lo + err)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
+
+    def _total(self, side: str, name: str) -> torch.Tensor:
+        """The sum over batches (and ranks, one row each after a sync), as a double-double."""
+        dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
+        hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
+        hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))
+        total, err = hi[0], lo.sum(0)
+        for row in hi[1:]:
+            total, e = _two_sum(total, row)
+            err = err + e
+        return total + err
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         check_pair(pred, target)  # shape, dtype and [0, 1] range checks
@@ -145,7 +173,7 @@ class _InceptionSets(StreamingMetric):
         n_fake = int(self.fake_n)
         if n_fake < 2:
             raise ValueError(f"FID/KID need at least 2 generated images, got {n_fake}")
-        fake_mu, fake_sigma = self._moments(self.fake_sum, self.fake_outer, n_fake)
+        fake_mu, fake_sigma = self._moments(self._total("fake", "sum"), self._total("fake", "outer"), n_fake)
         seen = int(self.targets_seen)
         if self.cached is not None:
             if seen != int(self.cached["n"]):
@@ -159,7 +187,7 @@ class _InceptionSets(StreamingMetric):
             n_real = int(self.real_n)
             if n_real < 2:
                 raise ValueError(f"FID/KID need at least 2 real images, got {n_real}")
-            real_mu, real_sigma = self._moments(self.real_sum, self.real_outer, n_real)
+            real_mu, real_sigma = self._moments(self._total("real", "sum"), self._total("real", "outer"), n_real)
             real_features = self._cat(self.real_features)
             if self.key and distributed.world().main:  # one writer under torchrun
                 save_stats(self.cache_path, {
