@@ -131,6 +131,9 @@ class _InceptionSets(StreamingMetric):
             setattr(self, f"{side}_{name}_lo", lo + err)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
 
+    def _no_rows(self, name: str) -> torch.Tensor:
+        return torch.zeros(0, DIM, dtype=torch.float32, device=self.device)
+
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""
         dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
