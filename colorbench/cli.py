@@ -9,13 +9,13 @@ from colorbench.errors import ColorbenchError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from colorbench.commands import compare, listing, run, score
+    from colorbench.commands import agreement, compare, listing, run, score
     from colorbench.weights import cli as weights
 
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, score, compare, listing, weights):
+    for module in (run, score, compare, listing, weights, agreement):
         module.register(sub)
     return parser
 
