@@ -127,11 +127,14 @@ def _html(inputs: Inputs, result: dict) -> str:
     css = resources.files("colorbench.report").joinpath("templates", "style.css").read_text("utf-8")
     y = inputs.table["mean_z"].reindex(inputs.ids).to_numpy()
     scenes = [inputs.rs.item(i).scene for i in inputs.ids]
+    better = {"higher": "higher is better", "lower": "lower is better", "none": "no better direction"}
     plots = [Markup(scatter_plot(inputs.values[n], y, scenes, f"{n} (SRCC {_fmt(m['srcc'])})",
-                                 f"{n} ({m['direction']} is better)", "mean z-score"))
+                                 f"{n} ({better[m['direction']]})", "mean z-score"))
              for n, m in result["metrics"].items()]
+    order = sorted(set(scenes))
+    legend = [(s, PALETTE[k % len(PALETTE)]) for k, s in enumerate(order)]
     return env.get_template("agreement.html").render(
-        r=result, plots=plots, css=Markup(css), version=__version__, fmt=_fmt, ci=_ci)
+        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=_fmt, ci=_ci)
 
 
 def write(out: str | Path, inputs: Inputs, result: dict) -> None:

@@ -104,17 +104,24 @@ def _kendall_columns(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def correlation_replicates(X: np.ndarray, reps: Replicates) -> dict[str, np.ndarray]:
+STATISTICS = ("srcc", "krcc", "within_srcc")
+
+
+def correlation_replicates(X: np.ndarray, reps: Replicates, which: tuple[str, ...] = STATISTICS) -> dict[str, np.ndarray]:
     """Bootstrap distributions, each (B, k), for the k signed metric columns of X (n_items, k):
     pooled SRCC and KRCC over the replicate's items, and within-scene SRCC (per drawn scene,
     then the mean over the draws)."""
     B, k = reps.n, X.shape[1]
-    out = {name: np.full((B, k), np.nan) for name in ("srcc", "krcc", "within_srcc")}
+    out = {name: np.full((B, k), np.nan) for name in which}
     for b in range(B):
         z = reps.mean_z[:, b]
         idx = reps.items(b)
-        out["srcc"][b] = _spearman_columns(X[idx], z[idx])
-        out["krcc"][b] = _kendall_columns(X[idx], z[idx])
+        if "srcc" in which:
+            out["srcc"][b] = _spearman_columns(X[idx], z[idx])
+        if "krcc" in which:
+            out["krcc"][b] = _kendall_columns(X[idx], z[idx])
+        if "within_srcc" not in which:
+            continue
         per_scene = np.full((len(reps.scene_members), k), np.nan)
         for s in np.unique(reps.scene_draws[b]):
             m = reps.scene_members[s]
