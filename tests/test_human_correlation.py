@@ -92,7 +92,7 @@ def test_bootstrap_ci_covers_the_design_mean_of_srcc():
 def test_replicate_means_reweight_raters():
     """A replicate's item mean equals the rating mean weighted by how often each rater was drawn."""
     rng = np.random.default_rng(5)
-    m, it, rt, z, scene = _simulate(rng, scenes=2, items=3, raters=5)
+    _, it, rt, z, scene = _simulate(rng, scenes=2, items=3, raters=5)
     reps = draw(it, rt, z, z, scene, n_resamples=20, seed=0)
     weights = np.random.default_rng(0).multinomial(5, np.full(5, 0.2), size=20).T  # same draw order
     for b in range(20):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from colorbench.errors import ColorbenchError
+from colorbench.errors import ColorbenchError, UsageError
 from colorbench.registry import UnknownNameError
 
 SLOW_ON_CPU = ("lpips_vgg",)  # left out of the default set: ~4 s per 321x481 pair on 2 CPU cores
@@ -57,6 +57,8 @@ def _handle(args) -> int:
 
     from colorbench.human import agreement, report, sets
 
+    if args.resamples < 2:
+        raise UsageError("--resamples must be at least 2")
     names = _metric_names(args.metrics)
     loaded = sets.load(args.set, download=not args.no_download, progress=sys.stderr.isatty())
     with tqdm(desc="score", unit="img", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:

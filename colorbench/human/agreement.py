@@ -10,8 +10,8 @@ confidence intervals colorbench.human.resample, system rankings colorbench.human
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,8 +65,8 @@ def score(rs: RatedSet, metrics: list[str], zscore: str = "auto", strict: bool =
                         + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
     gone = set(missing)
     unrated = [i.id for i in rs.items if table.at[i.id, "n_z"] == 0 and i.id not in gone]
-    pairs = [Pair(i.id, i.test, i.reference) for i in rs.items
-             if not i.is_reference and i.id not in gone and i.id not in set(unrated)]
+    gone.update(unrated)
+    pairs = [Pair(i.id, i.test, i.reference) for i in rs.items if not i.is_reference and i.id not in gone]
     if not pairs:
         raise DataError(f"{rs.name}: no rated test image with both image files present")
     result = score_pairs(pairs, metrics, MetricContext(device=torch.device("cpu")), batch_size=batch_size,

@@ -67,8 +67,8 @@ def scatter_plot(x, y, groups, title: str, xlabel: str, ylabel: str, width: int 
         return top + (1 - (v - y0) / ((y1 - y0) or 1)) * ph
 
     order = sorted(set(groups))
-    out = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" role="img" aria-label="{escape(title)}">',
+    out = [(f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="{escape(title)}">'),
            f'<text x="{left}" y="15" class="plot-title">{escape(title)}</text>']
     for v in yt:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" class="grid"/>')

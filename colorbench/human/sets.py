@@ -1,9 +1,9 @@
 """Rated sets by name (RATED_SETS: explicit registry) or by folder (a rated or study folder)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from colorbench.registry import Registry
 
