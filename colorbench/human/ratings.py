@@ -28,6 +28,7 @@ weigh alike; "difference" also removes how much the rater liked the scene itself
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,10 @@ class RatedSet:
     scale: tuple[float, float] = (1.0, 5.0)
 
     def item(self, item_id: str) -> RatedItem:
-        return self._by_id()[item_id]
+        return self.by_id[item_id]
 
-    def _by_id(self) -> dict[str, RatedItem]:
+    @cached_property  # frozen: written once into __dict__, never reassigned
+    def by_id(self) -> dict[str, RatedItem]:
         return {i.id: i for i in self.items}
 
 
@@ -155,7 +157,7 @@ def zscores(rs: RatedSet, method: str = "auto") -> ZScores:
 
 def _difference_z(rs: RatedSet) -> ZScores:
     r = rs.ratings
-    by_id = rs._by_id()
+    by_id = rs.by_id
     self_item = {i.reference: i.id for i in rs.items if i.is_reference}
     ref_of = {i.id: self_item.get(i.reference) for i in rs.items}  # test item -> its reference item
     is_ref = r["item"].map(lambda i: by_id[i].is_reference).to_numpy()
