@@ -8,10 +8,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from baselines.base import BaselineInfo
 from baselines.common import LearnedColorizer, conv_relu, crop_like, pad_to_multiple
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., plain AutoEncoder)"
 AB_SCALE = 128.0

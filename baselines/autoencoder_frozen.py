@@ -16,10 +16,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.backbones import FrozenBackboneMixin, resnet50_imagenet, vgg16_features
-from baselines.base import BaselineInfo
-from baselines.common import LearnedColorizer, gray3, imagenet_normalize, pad_to_multiple, resize
+from baselines.common import (
+    LearnedColorizer,
+    gray3,
+    imagenet_normalize,
+    pad_to_multiple,
+    resize,
+)
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., AutoEncoder behind a frozen ImageNet backbone)"
 AB_SCALE = 128.0

@@ -10,10 +10,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from baselines.base import BaselineInfo
-from baselines.common import LearnedColorizer, crop_like, gray3, pad_to_multiple, zhang_block, zhang_up_block
+from baselines.common import (
+    LearnedColorizer,
+    crop_like,
+    gray3,
+    pad_to_multiple,
+    zhang_block,
+    zhang_up_block,
+)
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 000_1271ff9aeea447fa (Ji et al., CNN with RGB channels)"
 

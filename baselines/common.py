@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.base import Baseline
 from colorbench.color import ANNEAL_T, NUM_BINS, annealed_mean, l_to_lab
+from colorbench.contracts import Baseline
 
 
 class LearnedColorizer(Baseline):
@@ -100,11 +100,7 @@ def zhang_up_block(cin: int, cout: int, n: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def trainable_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 __all__ = [
     "LearnedColorizer", "NUM_BINS", "resize", "pad_to_multiple", "crop_like", "gray3",
-    "imagenet_normalize", "conv_relu", "zhang_block", "zhang_up_block", "trainable_parameters",
+    "imagenet_normalize", "conv_relu", "zhang_block", "zhang_up_block",
 ]

@@ -32,20 +32,21 @@ Reductions from the paper (all recorded in BaselineInfo.notes):
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from baselines.adversarial import (AB_SCALE, AdversarialBaseline, AdversarialObjective, PatchDiscriminator,
-                                   generator_loss, init_gan_weights, l_to_unit)
+from baselines.adversarial import (
+    AdversarialBaseline,
+    PatchDiscriminator,
+    init_gan_weights,
+)
 from baselines.backbones import vgg16_features
 from baselines.common import pad_to_multiple
-from baselines.base import BaselineInfo
-from colorbench.color import lab_to_rgb
-from colorbench.training.settings import TrainSettings
+from colorbench.contracts import BaselineInfo
+from colorbench.training.adversarial import l_to_unit
+from colorbench.training.perceptual import DDColorObjective
 
 PerceptualWeights = Literal["vgg16-features", "random"]
 
@@ -230,6 +231,11 @@ class DDColorLite(AdversarialBaseline):
     def discriminate(self, L: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.discriminator(torch.cat((l_to_unit(L), y), dim=1))
 
+    def perceptual_features(self) -> tuple[nn.Sequential, str]:
+        """The frozen VGG16 features DDColorObjective's perceptual loss uses, and their provenance."""
+        loaded = vgg16_features(self.perceptual_weights)
+        return loaded.module, loaded.pretrained
+
 
 def _create(*, dims, depths, dec_dims, embed_dim, num_queries, heads, color_blocks, ffn, ndf, d_layers,
             perceptual_weights: PerceptualWeights) -> DDColorLite:
@@ -261,81 +267,6 @@ def ddcolor_lite(*, dims: tuple[int, ...] = (48, 96, 192, 384), depths: tuple[in
     return _create(dims=dims, depths=depths, dec_dims=dec_dims, embed_dim=embed_dim, num_queries=num_queries,
                    heads=heads, color_blocks=color_blocks, ffn=ffn, ndf=ndf, d_layers=d_layers,
                    perceptual_weights=perceptual_weights)
-
-
-# --------------------------------------------------------------------------- losses
-
-VGG_LAYER_WEIGHTS = {0: 1 / 16, 5: 1 / 8, 10: 1 / 4, 17: 1 / 2, 24: 1.0}  # conv1_1 .. conv5_1 outputs
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class VGGPerceptual(nn.Module):
-    """Weighted L1 between VGG16 conv features (pre-ReLU, as BasicSR's PerceptualLoss)."""
-
-    def __init__(self, features: nn.Sequential):
-        super().__init__()
-        self.features = features[: max(VGG_LAYER_WEIGHTS) + 1].eval().requires_grad_(False)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
-
-    def train(self, mode: bool = True) -> "VGGPerceptual":
-        return super().train(False)  # frozen feature extractor, always eval
-
-    def _feats(self, rgb: torch.Tensor) -> list[torch.Tensor]:
-        x, out = (rgb - self.mean) / self.std, []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in VGG_LAYER_WEIGHTS:
-                out.append(x)
-        return out
-
-    def forward(self, pred_rgb: torch.Tensor, target_rgb: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            target = self._feats(target_rgb)
-        pred = self._feats(pred_rgb)
-        return sum(w * F.l1_loss(p, t) for w, p, t in zip(VGG_LAYER_WEIGHTS.values(), pred, target))
-
-
-def colourfulness(rgb: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Hasler & Suesstrunk colourfulness per image, RGB in [0, 1] -> (N,)."""
-    r, g, b = rgb[:, 0].flatten(1), rgb[:, 1].flatten(1), rgb[:, 2].flatten(1)
-    rg, yb = (r - g).abs(), (0.5 * (r + g) - b).abs()
-    std_root = (rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False) + eps).sqrt()
-    mean_root = (rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2 + eps).sqrt()
-    return std_root + 0.3 * mean_root
-
-
-class DDColorObjective(AdversarialObjective):
-    """AdversarialObjective with DDColor's generator loss; D step and bookkeeping are shared."""
-
-    def __init__(self, *, lambda_pix: float = 0.1, lambda_perceptual: float = 5.0, lambda_adv: float = 1.0,
-                 lambda_colorfulness: float = 0.5):
-        super().__init__(lambda_l1=lambda_pix * AB_SCALE, lambda_adv=lambda_adv, target="ab",
-                         pretrain_epochs=0, name="ddcolor")  # lambda_pix * L1(CIE) = lambda_pix*110 * L1(units)
-        self.lambda_perceptual, self.lambda_colorfulness = lambda_perceptual, lambda_colorfulness
-        self.perceptual: VGGPerceptual | None = None
-
-    def optimizers(self, model: DDColorLite, settings: TrainSettings):
-        # Loaded here, not at create: inference needs no VGG, and a missing weight file
-        # (MissingWeightsError naming the fetch command) fails before the first step.
-        loaded = vgg16_features(model.perceptual_weights)
-        self.perceptual = VGGPerceptual(loaded.module)
-        record = f"perceptual VGG16 weights: {loaded.pretrained}"
-        if record not in model.info.notes:
-            model.info = replace(model.info, notes=f"{model.info.notes}; {record}")
-        return super().optimizers(model, settings)
-
-    def generator_objective(self, model, batch, pred, target, fake_logits):
-        base, parts = generator_loss(fake_logits=fake_logits, pred=pred, target=target,
-                                     lambda_l1=self.lambda_l1, lambda_adv=self.lambda_adv)
-        self.perceptual = self.perceptual.to(pred.device)
-        rgb = lab_to_rgb(torch.cat((batch.L, pred * AB_SCALE), dim=1))
-        perceptual = self.perceptual(rgb, batch.rgb)
-        colour = (1.0 - colourfulness(rgb)).mean()
-        total = base + self.lambda_perceptual * perceptual + self.lambda_colorfulness * colour
-        parts.update(perceptual=perceptual, colorfulness=colour)
-        return total, parts
 
 
 def objective() -> DDColorObjective:

@@ -13,11 +13,16 @@ import torch
 from torch import nn
 
 from baselines.backbones import FrozenBackboneMixin, global_embedding
-from baselines.base import BaselineInfo
-from baselines.common import LearnedColorizer, conv_relu, crop_like, gray3, pad_to_multiple
-from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import TrainSettings
+from baselines.common import (
+    LearnedColorizer,
+    conv_relu,
+    crop_like,
+    gray3,
+    pad_to_multiple,
+)
 from baselines.zhang313 import AUGMENT_001
+from colorbench.contracts import BaselineInfo, TrainSettings
+from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 001_f5d59e148816172e (Fusion Encoder-Decoder / Deep Koalarization)"
 AB_SCALE = 128.0

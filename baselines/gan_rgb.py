@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import torch
 
-from baselines.adversarial import (AdversarialBaseline, AdversarialObjective, PatchDiscriminator,
-                                   UNetGenerator, init_gan_weights)
-from baselines.base import BaselineInfo
+from baselines.adversarial import (
+    AdversarialBaseline,
+    PatchDiscriminator,
+    UNetGenerator,
+    init_gan_weights,
+)
+from colorbench.contracts import BaselineInfo
+from colorbench.training.adversarial import AdversarialObjective
 
 DEFAULT_CHANNELS = (64, 128, 256, 512, 512, 512, 512, 512)
 

@@ -24,7 +24,6 @@ Reductions / choices:
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -33,11 +32,17 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from baselines.adversarial import (AdversarialBaseline, AdversarialObjective, PatchDiscriminator,
-                                   UNetGenerator, init_gan_weights, l_to_unit)
-from baselines.base import BaselineInfo
+from baselines.adversarial import (
+    AdversarialBaseline,
+    PatchDiscriminator,
+    UNetGenerator,
+    init_gan_weights,
+)
 from baselines.common import pad_to_multiple
+from colorbench.contracts import BaselineInfo
 from colorbench.errors import MissingWeightsError
+from colorbench.hashing import sha256_file
+from colorbench.training.adversarial import AdversarialObjective, l_to_unit
 
 DEFAULT_CHANNELS = (64, 128, 256, 512, 512, 512, 512, 512)
 EncoderWeights = Literal["imagenet", "none"]
@@ -125,7 +130,7 @@ def load_resnet18_imagenet() -> tuple[dict, str]:
             f"ImageNet ResNet-18 weights are not in the torch hub cache ({path}); on a machine with "
             "internet run `python -c \"import torchvision; torchvision.models.resnet18(weights='IMAGENET1K_V1')\"`, "
             "or set `encoder_weights: none` in the baseline's config to train the encoder from scratch")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)
     return torch.load(path, map_location="cpu", weights_only=True), f"resnet18 IMAGENET1K_V1 ({path.name}, sha256 {digest})"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from baselines.base import Baseline, BaselineInfo
+from colorbench.contracts import Baseline, BaselineInfo
 
 
 class Gray(Baseline):

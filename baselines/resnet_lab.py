@@ -11,10 +11,9 @@ import torch
 import torchvision
 from torch import nn
 
-from baselines.base import BaselineInfo
 from baselines.common import LearnedColorizer, crop_like, pad_to_multiple
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 000_1271ff9aeea447fa (Ji et al., CNN with LAB channels)"
 AB_SCALE = 128.0

@@ -22,8 +22,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from baselines.base import Baseline, BaselineInfo
 from colorbench.color import rgb_to_lab
+from colorbench.contracts import Baseline, BaselineInfo
 
 PAPER = "Welsh et al. 2002 (cited as [4] in seed 000_1271ff9aeea447fa)"
 

@@ -13,10 +13,15 @@ import torch
 from torch import nn
 
 from baselines.backbones import FrozenBackboneMixin, vgg16_features
-from baselines.base import BaselineInfo
-from baselines.common import LearnedColorizer, conv_relu, gray3, imagenet_normalize, resize
+from baselines.common import (
+    LearnedColorizer,
+    conv_relu,
+    gray3,
+    imagenet_normalize,
+    resize,
+)
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., frozen VGG16 features + decoder)"
 AB_SCALE = 128.0

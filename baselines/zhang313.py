@@ -13,11 +13,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from baselines.base import BaselineInfo
-from baselines.common import NUM_BINS, LearnedColorizer, crop_like, pad_to_multiple, zhang_block, zhang_up_block
+from baselines.common import (
+    NUM_BINS,
+    LearnedColorizer,
+    crop_like,
+    pad_to_multiple,
+    zhang_block,
+    zhang_up_block,
+)
 from colorbench.color import ANNEAL_T
+from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import ClassificationObjective
-from colorbench.training.settings import Augment, TrainSettings
 
 PAPER = "seed 001_f5d59e148816172e (scaled-down Zhang et al. 2016)"
 

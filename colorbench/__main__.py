@@ -1,4 +1,5 @@
-from colorbench.cli import main
 import sys
+
+from colorbench.cli import main
 
 sys.exit(main())

@@ -2,35 +2,58 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from colorbench import __version__
-from colorbench.errors import ColorbenchError
+from colorbench.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, failure
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from colorbench.commands import agreement, compare, listing, run, score
+    from colorbench.commands import (
+        agreement,
+        colorize,
+        compare,
+        export,
+        listing,
+        merge,
+        run,
+        score,
+        study,
+    )
     from colorbench.weights import cli as weights
 
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, score, compare, listing, weights, agreement):
+    for module in (run, merge, score, colorize, compare, export, listing, study, agreement, weights):
         module.register(sub)
     return parser
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         return int(args.func(args) or 0)
-    except ColorbenchError as exc:
-        print(f"colorbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("colorbench: interrupted", file=sys.stderr)
-        return 130
+    except BaseException as exc:  # noqa: B036 - mapped below; anything unmapped is re-raised
+        mapped = failure(exc)
+        if mapped is None:
+            raise
+        code, message = mapped
+        signalled = code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
+        print(f"colorbench: {message}" if signalled else f"colorbench: error: {message}", file=sys.stderr)
+        return code
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

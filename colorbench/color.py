@@ -9,6 +9,7 @@ Conventions (used everywhere in colorbench):
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import torch
@@ -31,10 +32,6 @@ ANNEAL_T = 0.38
 REBALANCE_LAMBDA = 0.5
 
 
-def _matrix(rows, like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(rows, dtype=torch.float64).to(device=like.device, dtype=like.dtype)
-
-
 def _check(x: torch.Tensor, name: str) -> None:
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"{name} expects a (N, 3, H, W) tensor, got {tuple(x.shape)}")
@@ -42,32 +39,107 @@ def _check(x: torch.Tensor, name: str) -> None:
         raise TypeError(f"{name} expects a floating-point tensor, got {x.dtype}")
 
 
+# Speed and reproducibility (scripts/bench_color.py measures both):
+# - Powers are exp(k * log(u)). On the CPU, torch.pow(u, 2.4) computes the vectorised body and
+#   the tail of each thread's chunk with different code, so a pixel's value changed (in the last
+#   bit) with torch's thread count; exp and log use one code path for every element. They are
+#   also several times faster than pow.
+# - Constants are folded in float64 before casting: the transfer curve's power branch is scaled
+#   to 12.92 x linear RGB (so the other branch is x itself, no multiply), and the 3x3 matrix
+#   takes that scale and the D65 white; Lab's linear part is a second 3x3 matrix.
+# - Branches are selected with torch.lerp(a, b, w) and a 0/1 weight w of the same dtype: it
+#   returns a exactly where w = 0 and b exactly where w = 1 (both finite, as the clamps ensure),
+#   and it is vectorised, while torch.where on a bool mask is not (2-3x slower on the CPU).
+# - rgb_to_lab allocates three full-size buffers (one is the result) and works in place with
+#   out=: fresh temporaries cost as much as the arithmetic. A tensor that requires grad takes
+#   the same formulas out of place (bitwise equal values).
+_GAMMA = 2.4
+# 12.92 ((x + 0.055) / 1.055)^2.4 = exp(2.4 log(x + 0.055) + _LOG_SRGB_SCALE)
+_LOG_SRGB_SCALE = math.log(12.92 / 1.055**_GAMMA)
+_LAB_FROM_F = ((0.0, 116.0, 0.0), (500.0, -500.0, 0.0), (0.0, 200.0, -200.0))  # L also has -16
+
+
+@lru_cache(maxsize=None)
+def _constants(dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+    f64 = torch.float64
+    white = torch.tensor(_WHITE_D65, dtype=f64)
+    xyz_from_rgb = torch.tensor(_XYZ_FROM_RGB, dtype=f64)
+    lab_from_f = torch.tensor(_LAB_FROM_F, dtype=f64)
+    f_from_lab = torch.linalg.inv(lab_from_f)
+    c = {
+        "xyz_from_srgb_lin": xyz_from_rgb / white[:, None] / 12.92,  # input: 12.92 x linear RGB
+        "log_srgb_scale": torch.tensor(_LOG_SRGB_SCALE, dtype=f64),
+        "lab_from_f": lab_from_f,
+        "f_offset": torch.tensor(16.0 / 116.0, dtype=f64),
+        "f_from_lab": f_from_lab, "f_bias": f_from_lab @ torch.tensor((16.0, 0.0, 0.0), dtype=f64).view(3, 1),
+        "rgb_from_xyz": torch.linalg.inv(xyz_from_rgb) * white[None, :],
+        "f_inv_offset": torch.tensor(-16.0 / 116.0 / _KAPPA, dtype=f64),
+        "srgb_offset": torch.tensor(-0.055, dtype=f64),
+        "f_floor": torch.tensor((-math.inf, -math.inf, 0.0), dtype=f64).view(3, 1),
+    }
+    return {k: v.to(device=device, dtype=dtype) for k, v in c.items()}
+
+
+def _apply(matrix: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None = None,
+           out: torch.Tensor | None = None) -> torch.Tensor:
+    """matrix (3, 3) @ x (N, 3, P) [+ bias (3, 1)] as one batched matmul."""
+    m = matrix.expand(x.shape[0], 3, 3)
+    if bias is None:
+        return torch.bmm(m, x, out=out)
+    return torch.baddbmm(bias.expand(x.shape[0], 3, 1), m, x)
+
+
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB in [0, 1] (N, 3, H, W) -> Lab (N, 3, H, W)."""
+    """sRGB in [0, 1] (N, 3, H, W) -> Lab (N, 3, H, W), in rgb's dtype and on its device."""
     _check(rgb, "rgb_to_lab")
-    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055).clamp_min(0) ** 2.4, rgb / 12.92)
-    xyz = torch.einsum("ij,njhw->nihw", _matrix(_XYZ_FROM_RGB, rgb), linear)
-    xyz = xyz / _matrix(_WHITE_D65, rgb).view(1, 3, 1, 1)
-    f = torch.where(xyz > _EPS, xyz.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * xyz + 16.0 / 116.0)
-    fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
-    return torch.stack((116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)), dim=1)
+    if rgb.requires_grad and torch.is_grad_enabled():
+        return _rgb_to_lab_differentiable(rgb)
+    c = _constants(rgb.dtype, rgb.device)
+    n, _, h, w = rgb.shape
+    x = rgb.reshape(n, 3, h * w)
+    buf, weight = torch.empty_like(x), torch.empty_like(x)
+    # buf = 12.92 x linear RGB: exp(2.4 log(x + 0.055) + log scale) where x > 0.04045, else x
+    torch.gt(x, 0.04045, out=weight)
+    torch.clamp_min(x, 0.04045, out=buf).add_(0.055).log_()
+    torch.add(c["log_srgb_scale"], buf, alpha=_GAMMA, out=buf).exp_()
+    torch.lerp(x, buf, weight, out=buf)
+    t = _apply(c["xyz_from_srgb_lin"], buf)  # XYZ / white
+    # f = t^(1/3) where t > eps, else kappa t + 16/116
+    torch.add(c["f_offset"], t, alpha=_KAPPA, out=buf)
+    torch.gt(t, _EPS, out=weight)
+    f = torch.lerp(buf, t.clamp_min_(_EPS).log_().mul_(1.0 / 3.0).exp_(), weight, out=t)
+    lab = _apply(c["lab_from_f"], f, out=buf)
+    lab[:, 0].sub_(16.0)
+    return lab.view(n, 3, h, w)
+
+
+def _rgb_to_lab_differentiable(rgb: torch.Tensor) -> torch.Tensor:
+    """rgb_to_lab's formulas out of place, for autograd."""
+    c = _constants(rgb.dtype, rgb.device)
+    n, _, h, w = rgb.shape
+    x = rgb.reshape(n, 3, h * w)
+    log_u = (x + 0.055).clamp_min(0.05).log()  # the clamp spares x > 0.04045
+    p = torch.add(c["log_srgb_scale"], log_u, alpha=_GAMMA).exp()
+    t = _apply(c["xyz_from_srgb_lin"], torch.where(x > 0.04045, p, x))
+    cube_root = (t.clamp_min(_EPS).log() * (1.0 / 3.0)).exp()
+    f = torch.where(t > _EPS, cube_root, torch.add(c["f_offset"], t, alpha=_KAPPA))
+    lab = _apply(c["lab_from_f"], f)
+    return torch.cat((lab[:, :1] - 16.0, lab[:, 1:]), dim=1).view(n, 3, h, w)
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """Lab (N, 3, H, W) -> sRGB in [0, 1], out-of-gamut values clipped per channel."""
     _check(lab, "lab_to_rgb")
-    fy = (lab[:, 0] + 16.0) / 116.0
-    fx = lab[:, 1] / 500.0 + fy
-    fz = (fy - lab[:, 2] / 200.0).clamp_min(0)  # skimage also zeroes negative z
-    f = torch.stack((fx, fy, fz), dim=1)
-    xyz = torch.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / _KAPPA)
-    xyz = xyz * _matrix(_WHITE_D65, lab).view(1, 3, 1, 1)
-    rgb_from_xyz = torch.linalg.inv(_matrix(_XYZ_FROM_RGB, lab).double()).to(lab.dtype)
-    linear = torch.einsum("ij,njhw->nihw", rgb_from_xyz, xyz)
-    rgb = torch.where(
-        linear > 0.0031308, 1.055 * linear.clamp_min(0.0031308) ** (1 / 2.4) - 0.055, 12.92 * linear
-    )
-    return rgb.clamp(0.0, 1.0)
+    c = _constants(lab.dtype, lab.device)
+    n, _, h, w = lab.shape
+    f = _apply(c["f_from_lab"], lab.reshape(n, 3, h * w), c["f_bias"])  # bias: L's +16
+    f = torch.maximum(f, c["f_floor"])  # skimage zeroes negative z
+    t = torch.where(f > 0.2068966, f * f * f, torch.add(c["f_inv_offset"], f, alpha=1.0 / _KAPPA))
+    linear = _apply(c["rgb_from_xyz"], t)  # t is XYZ / white
+    # 1.055 * linear^(1/2.4) - 0.055 through exp and log, as in rgb_to_lab
+    p = (linear.clamp_min(0.0031308).log() * (1.0 / _GAMMA)).exp()
+    rgb = torch.where(linear > 0.0031308, torch.add(c["srgb_offset"], p, alpha=1.055), linear * 12.92)
+    return rgb.clamp_(0.0, 1.0).view(n, 3, h, w)
 
 
 def l_to_lab(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
@@ -109,14 +181,45 @@ def _bin_distances(ab: torch.Tensor) -> torch.Tensor:
     return torch.cdist(ab, centres).square()
 
 
-def quantize_ab(ab: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
-    """Index (N, H, W) of the nearest of the 313 bin centres (ties: lowest index)."""
-    n, _, h, w = ab.shape
-    pixels = _ab_pixels(ab)
-    out = torch.empty(pixels.shape[0], dtype=torch.long, device=ab.device)
-    for start in range(0, pixels.shape[0], chunk):
-        out[start : start + chunk] = _bin_distances(pixels[start : start + chunk]).argmin(dim=1)
-    return out.view(n, h, w)
+# Zhang's 313 centres lie on the 10-unit grid; a lookup from grid cell to bin index makes exact
+# nearest-centre assignment O(1) per pixel (cdist against 313 centres dominates otherwise).
+_A0, _B0, _NA, _NB = -90, -110, 20, 22
+
+
+@lru_cache(maxsize=None)
+def _grid_lut() -> torch.Tensor:
+    lut = torch.full((_NA, _NB), -1, dtype=torch.long)
+    centres = gamut_313().long()
+    lut[(centres[:, 0] - _A0) // 10, (centres[:, 1] - _B0) // 10] = torch.arange(len(centres))
+    return lut
+
+
+def quantize_ab(ab: torch.Tensor) -> torch.Tensor:
+    """Index (N, H, W) of the nearest of the 313 bin centres to ab (N, 2, H, W), exactly.
+
+    Ties go to the lowest bin index (the (a, b)-lexicographically smallest centre), as a
+    brute-force argmin would. If the nearest grid point is a gamut centre it is the answer;
+    the other pixels (outside the gamut) fall back to a brute-force float64 argmin.
+    """
+    if ab.ndim != 4 or ab.shape[1] != 2:
+        raise ValueError(f"expected ab of shape (N, 2, H, W), got {tuple(ab.shape)}")
+    a, b = ab[:, 0], ab[:, 1]
+    ia = torch.ceil(a / 10.0 - 0.5).long() - _A0 // 10  # ceil(x - 0.5): ties round down
+    ib = torch.ceil(b / 10.0 - 0.5).long() - _B0 // 10
+    inside = (ia >= 0) & (ia < _NA) & (ib >= 0) & (ib < _NB)
+    lut = _grid_lut().to(ab.device)
+    idx = torch.full_like(ia, -1)
+    idx[inside] = lut[ia[inside], ib[inside]]
+    miss = idx < 0
+    if miss.any():
+        pixels = ab.permute(0, 2, 3, 1)[miss].to(torch.float64)
+        centres = gamut_313(ab.device).to(torch.float64)
+        found = [
+            (pixels[s : s + 4096, None, :] - centres[None]).square().sum(-1).argmin(1)
+            for s in range(0, pixels.shape[0], 4096)
+        ]
+        idx[miss] = torch.cat(found)
+    return idx
 
 
 def soft_encode(ab: torch.Tensor, k: int = SOFT_NEIGHBOURS, sigma: float = SOFT_SIGMA) -> torch.Tensor:

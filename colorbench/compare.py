@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from colorbench.config import load_yaml
-from colorbench.errors import ConfigError
+from colorbench.errors import ConfigError, UsageError
 from colorbench.typed import FieldError, from_dict, require
 
 KEY = ["dataset", "baseline", "metric"]
@@ -57,11 +57,27 @@ class Row:
     old: float
     new: float
     allowed: float
-    verdict: str  # 'regressed' | 'improved' | 'same' | 'missing' | 'new' | 'failed'
+    verdict: str  # one of VERDICTS
 
 
-class Incompatible(Exception):
-    pass
+# What each verdict means for the gate: True fails it.
+VERDICTS = {
+    "regressed": True,  # worse by more than the tolerance, or lost its value
+    "failed": True,  # ok before, failed now
+    "missing": True,  # in the reference, not in the new table
+    "fixed": False,  # failed before, ok now: an improvement
+    "improved": False,  # better, or gained a value
+    "still failed": False,  # failed in both: nothing changed
+    "new": False,  # not in the reference
+    "same": False,  # within tolerance
+}
+
+
+class Incompatible(UsageError):
+    """Tables whose protocols differ measure different things (exit 2)."""
+
+    def __init__(self, message: str):
+        super().__init__(f"incompatible tables: {message}")
 
 
 def _worse_by(old: float, new: float, higher_is_better) -> float:
@@ -79,23 +95,29 @@ def compare_tables(new: pd.DataFrame, old: pd.DataFrame, tolerances: Tolerances)
         base = dict(dataset=r["dataset"], baseline=r["baseline"], metric=r["metric"])
         if r["side"] == "left_only":
             rows.append(Row(**base, old=r["value_old"], new=math.nan, allowed=0.0, verdict="missing"))
-            continue
-        if r["side"] == "right_only":
+        elif r["side"] == "right_only":
             rows.append(Row(**base, old=math.nan, new=r["value_new"], allowed=0.0, verdict="new"))
-            continue
-        old_v, new_v = float(r["value_old"]), float(r["value_new"])
-        allowed = tolerances.for_metric(r["metric"]).allowed(old_v)
-        if r["status_new"] != "ok" and r["status_old"] == "ok":
-            verdict = "failed"
-        elif math.isnan(old_v) and math.isnan(new_v) or old_v == new_v:
-            verdict = "same"
-        elif math.isnan(new_v) != math.isnan(old_v):
-            verdict = "regressed"
         else:
-            worse = _worse_by(old_v, new_v, r["higher_is_better_new"])
-            verdict = "regressed" if worse > allowed else ("improved" if worse < 0 else "same")
-        rows.append(Row(**base, old=old_v, new=new_v, allowed=allowed, verdict=verdict))
+            old_v, new_v = float(r["value_old"]), float(r["value_new"])
+            allowed = tolerances.for_metric(r["metric"]).allowed(old_v) if not math.isnan(old_v) else 0.0
+            rows.append(Row(**base, old=old_v, new=new_v, allowed=allowed, verdict=_verdict(r, old_v, new_v, allowed)))
     return rows
+
+
+def _verdict(r: dict, old_v: float, new_v: float, allowed: float) -> str:
+    old_ok, new_ok = r["status_old"] == "ok", r["status_new"] == "ok"
+    if not (old_ok and new_ok):
+        return {(True, False): "failed", (False, True): "fixed"}.get((old_ok, new_ok), "still failed")
+    if old_v == new_v or (math.isnan(old_v) and math.isnan(new_v)):
+        return "same"
+    if math.isnan(old_v) or math.isnan(new_v):
+        return "improved" if math.isnan(old_v) else "regressed"
+    worse = _worse_by(old_v, new_v, r["higher_is_better_new"])
+    return "regressed" if worse > allowed else ("improved" if worse < 0 else "same")
+
+
+def gate_fails(rows: list[Row]) -> bool:
+    return any(VERDICTS[r.verdict] for r in rows)
 
 
 def check_protocols(new: pd.DataFrame, old: pd.DataFrame) -> None:
@@ -113,10 +135,10 @@ def format_rows(rows: list[Row], show_all: bool = False) -> str:
     shown = [r for r in rows if show_all or r.verdict != "same"]
     if not shown:
         return f"{len(rows)} values compared: all within tolerance"
-    header = f"{'verdict':<10} {'metric':<16} {'baseline':<20} {'dataset':<18} {'old':>12} {'new':>12} {'allowed':>10}"
+    header = f"{'verdict':<12} {'metric':<16} {'baseline':<20} {'dataset':<18} {'old':>12} {'new':>12} {'allowed':>10}"
     lines = [header, "-" * len(header)]
     for r in shown:
-        lines.append(f"{r.verdict:<10} {r.metric:<16} {r.baseline:<20} {r.dataset:<18} {r.old:>12.6g} {r.new:>12.6g} {r.allowed:>10.3g}")
-    counts = {v: sum(r.verdict == v for r in rows) for v in ("regressed", "failed", "missing", "improved", "new", "same")}
+        lines.append(f"{r.verdict:<12} {r.metric:<16} {r.baseline:<20} {r.dataset:<18} {r.old:>12.6g} {r.new:>12.6g} {r.allowed:>10.3g}")
+    counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n))
     return "\n".join(lines)

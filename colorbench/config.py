@@ -1,72 +1,60 @@
 """benchmarks.yaml -> typed config, validated in full before any work starts."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from colorbench.data.spec import DatasetConfig
 from colorbench.errors import ConfigError
+from colorbench.labels import label_problem
 from colorbench.typed import FieldError, from_dict, require
 
 SCHEMA_VERSION = 1
 ResizePolicy = Literal["short_side_crop", "stretch"]
+MAX_EVAL_SIZE = 4096  # px; one 4096² float64 RGB image is 400 MB, and metrics hold several
 
 
-@dataclass(frozen=True)
-class Split:
-    train: float = 0.8
-    val: float = 0.1
-    test: float = 0.1
-
-    def __post_init__(self):
-        for name in ("train", "val", "test"):
-            require(0.0 <= getattr(self, name) <= 1.0, name, "must lie in [0, 1]")
-        require(abs(self.train + self.val + self.test - 1.0) < 1e-9, "test", "train + val + test must sum to 1")
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    name: str  # row label in tables
-    source: str | None = None  # dataset registry name; defaults to `name`
-    root: str | None = None  # directory for `folder` / `paired` sources
-    split: Split = field(default_factory=Split)
-    category_from: Literal["none", "subfolder", "regex"] = "none"
-    category_regex: str | None = None  # with category_from: regex; a named group `category`
-    gray_side: Literal["left", "right"] = "left"  # paired sources: the grayscale half
-    upstream_split: str | None = None  # torchvision sources: their own split to draw from
-    verify_hashes: bool = False  # named sets found locally: SHA-256 every file (slow)
-    download: bool = True  # named and torchvision sets may be downloaded into the cache
-
-    def __post_init__(self):
-        require(bool(self.name), "name", "must not be empty")
-
-    @property
-    def source_name(self) -> str:
-        return self.source or self.name
+def device_problem(device: str) -> str | None:
+    """Why `device` is not one colorbench runs on, or None (the config and --device share this)."""
+    if device in ("auto", "cpu") or re.fullmatch(r"cuda(:\d+)?", device):
+        return None
+    return f"must be auto, cpu or cuda[:N], got {device!r}"
 
 
 @dataclass(frozen=True)
 class Scale:
-    """Caps that make one config serve a 2-core CPU and a GPU. None: no cap."""
+    """What a scale evaluates and how much it trains. None: no bound.
+
+    eval_size and max_test_images decide the evaluation (max_test_images: the first k test
+    images of the seeded order; nothing overrides it). epochs, image_size, max_train_images and
+    max_val_images bound every learned baseline's training settings: after its paper defaults
+    and its `train` block, each setting becomes min(setting, bound). At small scale a
+    baseline's own `small` block is applied last and may set any value, above a bound too.
+    The run page shows every resolved setting and where it came from.
+    """
 
     eval_size: int = 256
+    max_test_images: int | None = None
+    epochs: int | None = None
+    image_size: int | None = None
     max_train_images: int | None = None
     max_val_images: int | None = None
-    max_test_images: int | None = None
-    max_epochs: int | None = None
-    max_train_size: int | None = None  # caps each baseline's training image size
 
     def __post_init__(self):
-        for name in ("eval_size", "max_train_images", "max_val_images", "max_test_images", "max_epochs", "max_train_size"):
+        for name in ("eval_size", "max_test_images", "epochs", "image_size", "max_train_images", "max_val_images"):
             value = getattr(self, name)
             require(value is None or value > 0, name, f"must be positive, got {value}")
+        require(self.eval_size <= MAX_EVAL_SIZE, "eval_size", f"must be at most {MAX_EVAL_SIZE} px, got {self.eval_size}")
 
 
 @dataclass(frozen=True)
 class Scales:
-    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_train_images=256, max_val_images=32, max_test_images=32, max_epochs=3, max_train_size=64))
+    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_test_images=32, epochs=3, image_size=64,
+                                                       max_train_images=256, max_val_images=32))
     paper: Scale = field(default_factory=Scale)
 
 
@@ -83,12 +71,15 @@ class Evaluation:
         require(self.batch_size > 0, "batch_size", "must be positive")
         require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
         require(bool(self.metrics), "metrics", "must name at least one metric")
+        require(self.grid_images >= 0, "grid_images", f"must be >= 0, got {self.grid_images}")
 
 
 @dataclass(frozen=True)
 class BaselineConfig:
     name: str  # row label; unique
-    model: str | None = None  # baseline registry name; defaults to `name`
+    model: str | None = None  # a built-in or plug-in baseline, or an import path "pkg.mod:factory"; default `name`
+    outputs: str | None = None  # instead of a model: a folder of precomputed outputs, "path/{dataset}"
+    size_policy: Literal["exclude", "resize", "error"] = "exclude"  # outputs rows: a file of another size
     train_on: str | None = None  # dataset name whose train/val splits train it
     init_from: str | None = None  # "<baseline>@<dataset>": start from that row's trained weights
     params: dict[str, Any] = field(default_factory=dict)  # model keyword arguments
@@ -98,7 +89,13 @@ class BaselineConfig:
     evaluate_on: list[str] | None = None  # dataset names; None: every dataset with a test split
 
     def __post_init__(self):
-        require(bool(self.name), "name", "must not be empty")
+        require(label_problem(self.name) is None, "name", label_problem(self.name) or "")
+        if self.outputs is not None:
+            require(self.model is None, "outputs", "a row takes either a model or precomputed outputs, not both")
+            for key in ("train_on", "init_from"):
+                require(getattr(self, key) is None, key, "precomputed outputs are not trained")
+            for key in ("params", "train", "small", "small_params"):
+                require(not getattr(self, key), key, "precomputed outputs have no model to configure")
 
     @property
     def model_name(self) -> str:
@@ -120,7 +117,7 @@ class BenchmarkConfig:
 
     def __post_init__(self):
         require(self.version == SCHEMA_VERSION, "version", f"unsupported config version {self.version} (this colorbench reads {SCHEMA_VERSION})")
-        require(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+        require(device_problem(self.device) is None, "device", device_problem(self.device) or "")
         require(bool(self.datasets), "datasets", "must list at least one dataset")
         require(bool(self.baselines), "baselines", "must list at least one baseline")
 

@@ -8,16 +8,14 @@ float64 arrays / float32 tensors in [0, 1].
 """
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
-PARTIAL_FILE_GLOB = ".*.tmp"  # names atomic_write_bytes gives its temporary files
+from colorbench.files import atomic_write_bytes
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 
 
@@ -25,23 +23,25 @@ class UnreadableImage(Exception):
     """A file that is not a decodable image; str() is the reason."""
 
 
-def _to_array(img: Image.Image) -> np.ndarray:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64) / 65535.0
-        return np.repeat(arr[..., None], 3, axis=-1).clip(0, 1)
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    return np.asarray(img, dtype=np.float64) / 255.0
+_WIDE = ("I;16", "I;16B", "I;16L", "I")  # 16-bit (and 32-bit integer) grayscale: scaled by 65535
 
 
-def load_rgb_array(path: str | Path) -> tuple[np.ndarray, str]:
-    """(H, W, 3) float64 in [0, 1] and the file's original PIL mode."""
+def _integers(img: Image.Image) -> tuple[np.ndarray, float]:
+    """(H, W, 3) integer pixels and the value that maps to 1.0."""
+    if img.mode in _WIDE:
+        arr = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
+        return np.repeat(arr[..., None], 3, axis=-1), 65535.0
+    return np.asarray(img if img.mode == "RGB" else img.convert("RGB")), 255.0
+
+
+def _decode(path: str | Path, convert):
+    """convert(the decoded PIL image) and the file's original PIL mode; UnreadableImage if it is not one."""
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img)
             mode = img.mode
             img.load()
-            return _to_array(img), mode
+            return convert(img), mode
     except Image.DecompressionBombError as exc:
         raise UnreadableImage(f"decompression bomb: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
@@ -49,32 +49,36 @@ def load_rgb_array(path: str | Path) -> tuple[np.ndarray, str]:
         raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
 
 
-def load_rgb(path: str | Path) -> torch.Tensor:
-    """(3, H, W) float32 in [0, 1]."""
-    arr, _ = load_rgb_array(path)
-    return torch.from_numpy(arr).permute(2, 0, 1).float().contiguous()
+def load_rgb_array(path: str | Path) -> tuple[np.ndarray, str]:
+    """(H, W, 3) float64 in [0, 1] and the file's original PIL mode."""
+    def convert(img):
+        arr, scale = _integers(img)
+        return arr.astype(np.float64) / scale
+
+    return _decode(path, convert)
 
 
-def to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping."""
+def load_rgb(path: str | Path):
+    """(3, H, W) float32 torch tensor in [0, 1]: the same values as load_rgb_array rounded to float32
+    (k / 255 is correctly rounded either way), without the float64 detour."""
+    import torch
+
+    def convert(img):
+        arr, scale = _integers(img)
+        return torch.from_numpy(np.ascontiguousarray(arr).astype(np.int32)).permute(2, 0, 1).float().div_(scale).contiguous()
+
+    return _decode(path, convert)[0]
+
+
+def to_uint8(rgb) -> np.ndarray:
+    """(3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping."""
+    import torch
+
     arr = rgb.detach().to("cpu", torch.float64).clamp(0, 1).permute(1, 2, 0).numpy()
     return np.rint(arr * 255.0).astype(np.uint8)
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call write(file_object) on a temporary sibling, then rename: no partial file is ever seen."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # PARTIAL_FILE_GLOB
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_png(path: str | Path, rgb: torch.Tensor) -> None:
+def save_png(path: str | Path, rgb) -> None:
     """Save (3, H, W) float RGB in [0, 1] as an 8-bit PNG, atomically."""
     image = Image.fromarray(to_uint8(rgb), mode="RGB")
     atomic_write_bytes(Path(path), lambda fh: image.save(fh, format="PNG"))

@@ -1,8 +1,6 @@
 """What produced a number: versions, commit, device, seeds, config, data and weights hashes."""
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import subprocess
 import sys
@@ -13,23 +11,6 @@ from pathlib import Path
 import torch
 
 PACKAGES = ("colorbench", "torch", "torchvision", "torchmetrics", "lpips", "pytorch-fid", "scikit-image", "numpy", "pillow", "pandas", "scipy")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def canonical_hash(obj) -> str:
-    """SHA-256 of canonical JSON: the key of anything derived from `obj`."""
-    return sha256_bytes(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode())
 
 
 def package_versions() -> dict[str, str]:

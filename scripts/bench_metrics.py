@@ -1,95 +1,109 @@
-"""Benchmark colorbench's metrics against the usual practice with the anchor tools.
+"""Benchmark `colorbench score` against the usual tools, both run as a user runs them.
 
-  python scripts/bench_metrics.py [--n 200] [--size 256] [--no-network] [--skip-memory]
+  python scripts/bench_metrics.py [--n 200] [--size 256] [--reps 3] [--photos DIR]
+                                  [--skip-memory] [--memory-n 200,2000]
 
-1. Speed and agreement: N synthetic prediction/ground-truth PNG pairs are scored
-   (a) by colorbench.scoring.score_pairs with the subset of metrics the anchors compute, and
-       with the full registered set, and
-   (b) the usual practice, one tool per metric family, each reading the images itself: a
-       per-image loop of skimage PSNR / SSIM, a numpy Hasler-Süsstrunk colourfulness loop,
-       lpips per pair, and pytorch_fid's own calculate_activation_statistics +
-       calculate_frechet_distance on the two file lists (with colorbench's offline-loaded
-       pytorch-fid InceptionV3: `python -m pytorch_fid` itself would download the weights).
-   Prints wall and CPU times measured in the same run, their ratios, and the max |difference|
-   of the values. LPIPS / FID are included if registered, their weights are cached and a probe
-   computes (--no-network leaves them out).
-2. Memory: peak RSS of a fresh subprocess scoring N=1000 vs N=100 pairs with the non-network
-   metrics (--memory-network adds lpips/fid: slow on a CPU), ratio of peaks and of
-   peak minus the RSS before scoring.
-Torch runs single-threaded by default (--threads), as the anchors do.
+Pairs: N ground truths are centre crops of real photos ($COLORBENCH_DATA/imagenet-samples, or
+--photos; flipped when N exceeds the photos), each with a desaturated, colour-shifted guess as
+the prediction; random smooth colour fields if no photos are found. PNG, as colorizers save.
+
+1. Speed and agreement on psnr, ssim, colorfulness, lpips and fid. Every run is a fresh
+   subprocess with torch's default threads and no *_NUM_THREADS variable (nothing pinned):
+   - usual tools: a script with a skimage PSNR / SSIM loop, a numpy Hasler-Suesstrunk
+     colourfulness loop, lpips per pair (the lpips package, net='alex') and pytorch-fid's own
+     compute_statistics_of_path + calculate_frechet_distance on the two folders with its
+     default workers and batch size: `python -m pytorch_fid pred gt` without its weights
+     download (the same InceptionV3, loaded offline by colorbench.weights).
+   - colorbench cold: `python -m colorbench score ... --json` with COLORBENCH_CACHE a fresh
+     folder holding only a link to the weights: no cached real-image FID statistics.
+   - colorbench warm: the same with a cache that one earlier, untimed score run filled.
+   --reps repetitions, the three taking turns (the order reversing every repetition);
+   medians of wall time, CPU time (user + sys of the child and its reaped children, os.wait4)
+   and peak RSS (ru_maxrss: the largest single process). Ratios against the usual tools, and
+   the relative difference of every metric's value between the two sides.
+2. Memory: peak RSS of a cold `colorbench score` with all five metrics at each --memory-n
+   (fresh subprocesses), and the ratio of the last to the first.
+The machine may be shared: the load average is printed; noisy numbers need a rerun.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = ("psnr", "ssim", "colorfulness", "lpips", "fid")
+PINNING_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS")
+TARGETS = {"cold": 0.5, "warm": 0.3}  # issue 14: wall time at most this fraction of the usual tools'
+MEMORY_TARGETS = (1.2e9, 1.1)  # bytes at the first N, growth to the last N
 
-from colorbench.metrics.base import MetricContext  # noqa: E402
-from colorbench.paths import cache_dir  # noqa: E402
-from colorbench.scoring import match_folders, score_pairs  # noqa: E402
+
+# --- pairs ----------------------------------------------------------------------------------
+
+def photo_files(folder: Path | None) -> list[Path]:
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpeg", ".jpg", ".png"})
 
 
-def make_pairs(root: Path, n: int, size: int, seed: int = 0) -> tuple[Path, Path]:
-    """Smooth random colour fields with texture (truth) and a desaturated, shifted guess (pred)."""
-    g = torch.Generator().manual_seed(seed)
+def photo_truth(path: Path, size: int, flip: bool) -> np.ndarray:
+    """(size, size, 3) uint8: the photo's shorter side resized to size, centre-cropped."""
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        scale = size / min(img.size)
+        img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BICUBIC)
+        left, top = (img.width - size) // 2, (img.height - size) // 2
+        arr = np.asarray(img.crop((left, top, left + size, top + size)))
+    return arr[:, ::-1] if flip else arr
+
+
+def synthetic_truth(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A smooth random colour field with a little texture, as uint8."""
+    low = Image.fromarray((rng.random((6, 6, 3)) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+    arr = np.asarray(low) / 255.0 + 0.05 * rng.standard_normal((size, size, 3))
+    return (arr.clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def make_pairs(root: Path, n: int, size: int, photos: list[Path], seed: int = 0) -> tuple[Path, Path]:
+    """root/pred and root/gt with n PNG pairs; the prediction is a desaturated, shifted guess."""
+    rng = np.random.default_rng(seed)
     pred_dir, gt_dir = root / "pred", root / "gt"
     pred_dir.mkdir(parents=True, exist_ok=True)
     gt_dir.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        low = torch.rand(1, 3, 6, 6, generator=g)
-        gt = F.interpolate(low, size=(size, size), mode="bicubic", align_corners=False)
-        gt = (gt + 0.05 * torch.randn(1, 3, size, size, generator=g)).clamp(0, 1)[0]
-        grey = gt.mean(0, keepdim=True)
-        pred = (grey + 0.6 * (gt - grey) + 0.05 * torch.randn(3, 1, 1, generator=g)).clamp(0, 1)
-        for d, x in ((gt_dir, gt), (pred_dir, pred)):
-            arr = (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-            Image.fromarray(arr).save(d / f"{i:05d}.png", compress_level=1)
+        if photos:
+            gt = photo_truth(photos[i % len(photos)], size, flip=(i // len(photos)) % 2 == 1)
+        else:
+            gt = synthetic_truth(rng, size)
+        g = gt / 255.0
+        grey = g.mean(axis=2, keepdims=True)
+        pred = (grey + 0.6 * (g - grey) + 0.05 * rng.standard_normal(3)).clip(0, 1)
+        Image.fromarray(gt).save(gt_dir / f"{i:05d}.png", compress_level=1)
+        Image.fromarray((pred * 255).round().astype(np.uint8)).save(pred_dir / f"{i:05d}.png", compress_level=1)
     return pred_dir, gt_dir
 
 
-def available_network_metrics() -> list[str]:
-    """lpips / fid if registered, their weights are cached and a tiny probe computes."""
-    import warnings
+def linked_subset(src: Path, dst: Path, n: int) -> Path:
+    """dst/pred and dst/gt hard-linking the first n pairs of src (no copies)."""
+    for side in ("pred", "gt"):
+        (dst / side).mkdir(parents=True, exist_ok=True)
+        for f in sorted((src / side).iterdir())[:n]:
+            os.link(f, dst / side / f.name)
+    return dst
 
-    from colorbench import weights
-    from colorbench.errors import MissingWeightsError
-    from colorbench.metrics.registry import METRICS
 
-    names = []
-    for name in ("lpips", "fid"):
-        if name not in METRICS:
-            continue
-        try:
-            for w in METRICS.get(name).weights:
-                weights.require(w)
-            acc = METRICS.get(name).build(MetricContext())
-            x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # FID on 2 images warns about its bias
-                acc.update(x, x.flip(0))
-                acc.compute()
-        except MissingWeightsError:
-            continue
-        except Exception as exc:  # report and benchmark the rest
-            print(f"note: {name} skipped, its accumulator fails: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        names.append(name)
-    return names
-
+# --- the usual tools (run as a child process) -----------------------------------------------
 
 def colorfulness_np(img: np.ndarray) -> float:
     r, g, b = (img[..., i].astype(np.float64) for i in range(3))
@@ -97,159 +111,227 @@ def colorfulness_np(img: np.ndarray) -> float:
     return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
 
 
-def _read(path) -> np.ndarray:
+def _read(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def anchors(pairs, network: list[str]) -> tuple[dict, dict]:
-    """The usual practice: one tool per metric family, each reading the folders itself.
-    Returns per-image values (fid: a float) and seconds per tool."""
+def usual_tools(pred: Path, gt: Path) -> dict:
+    """What a user runs without colorbench, one tool per metric family; dataset-level values."""
+    import torch
+    from pytorch_fid.fid_score import calculate_frechet_distance, compute_statistics_of_path
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    out, secs = {"psnr": [], "ssim": [], "colorfulness": [], "cf_truth": []}, {}
-    t0 = time.perf_counter()
-    for p in pairs:  # a skimage script
-        pf, gf = _read(p.pred) / 255.0, _read(p.gt) / 255.0
-        out["psnr"].append(peak_signal_noise_ratio(gf, pf, data_range=1))
-        out["ssim"].append(structural_similarity(gf, pf, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                                 use_sample_covariance=False, data_range=1))
-    secs["skimage psnr+ssim"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for p in pairs:  # a numpy colourfulness script
-        out["colorfulness"].append(colorfulness_np(_read(p.pred)))
-        out["cf_truth"].append(colorfulness_np(_read(p.gt)))
-    secs["numpy colorfulness"] = time.perf_counter() - t0
-    if "lpips" in network:  # lpips' per-pair loop (lpips_2dirs.py style)
-        from colorbench.weights import load_lpips
+    sys.path.insert(0, str(ROOT))
+    from colorbench.weights import load_fid_inception, load_lpips  # offline weights, same networks
 
+    names = sorted(f.name for f in gt.iterdir())
+    psnr, ssim, cf, lp = [], [], [], []
+    for name in names:  # a skimage script
+        p, g = _read(pred / name) / 255.0, _read(gt / name) / 255.0
+        psnr.append(peak_signal_noise_ratio(g, p, data_range=1))
+        ssim.append(structural_similarity(g, p, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                          use_sample_covariance=False, data_range=1))
+    for name in names:  # a numpy colourfulness script
+        cf.append(colorfulness_np(_read(pred / name)))
+    model = load_lpips("alex", "cpu")  # lpips' per-pair loop (lpips_2dirs.py)
+    to_t = lambda a: torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+    with torch.no_grad():
+        for name in names:
+            lp.append(model(to_t(_read(gt / name)), to_t(_read(pred / name))).item())
+    inception = load_fid_inception("cpu").inception  # pytorch-fid's InceptionV3([3]), its defaults
+    workers = min(len(os.sched_getaffinity(0)), 8)  # python -m pytorch_fid's default
+    stats = [compute_statistics_of_path(str(d), inception, 50, 2048, "cpu", workers) for d in (pred, gt)]
+    fid = calculate_frechet_distance(*stats[0], *stats[1])
+    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "colorfulness": float(np.mean(cf)),
+            "lpips": float(np.mean(lp)), "fid": float(fid), "n": len(names)}
+
+
+# --- running a side -------------------------------------------------------------------------
+
+def child_env(cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in PINNING_VARS}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["COLORBENCH_CACHE"] = str(cache)
+    return env
+
+
+def fresh_cache(parent: Path, weights: Path) -> Path:
+    """An empty colorbench cache that still finds the weights (a link to the user's folder)."""
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=parent))
+    (cache / "weights").symlink_to(weights, target_is_directory=True)
+    return cache
+
+
+def run_child(cmd: list[str], env: dict, workdir: Path) -> dict:
+    """Run cmd; its JSON stdout plus wall s, CPU s (user + sys, reaped children included), peak RSS."""
+    out_path, err_path = workdir / "child.out", workdir / "child.err"
+    with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.perf_counter()
-        lp = load_lpips("alex", torch.device("cpu"))
-        to_t = lambda a: torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
-        out["lpips"] = []
-        with torch.no_grad():
-            for p in pairs:
-                out["lpips"].append(lp(to_t(_read(p.gt)), to_t(_read(p.pred))).item())
-        secs["lpips per pair"] = time.perf_counter() - t0
-    if "fid" in network:  # python -m pytorch_fid pred gt, with the offline-loaded model
-        from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
-        from colorbench.weights import load_fid_inception
-
-        t0 = time.perf_counter()
-        model = load_fid_inception(torch.device("cpu")).inception  # pytorch-fid's own InceptionV3
-        stats = [calculate_activation_statistics([str(getattr(p, side)) for p in pairs], model, batch_size=50,
-                                                 dims=2048, device="cpu", num_workers=0)  # its tqdm: stderr
-                 for side in ("pred", "gt")]
-        out["fid"] = calculate_frechet_distance(*stats[0], *stats[1])
-        secs["pytorch_fid"] = time.perf_counter() - t0
-    return out, secs
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} ... exited {proc.returncode}:\n{err_path.read_text()[-3000:]}")
+    values = json.loads(out_path.read_text().strip().splitlines()[-1])
+    return {"values": values, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": usage.ru_maxrss * 1024}
 
 
-def ours(pairs, metrics: list[str], batch_size: int, stats_key: str | None = None) -> tuple[dict, list[str], float, float]:
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = score_pairs(pairs, metrics, MetricContext(real_stats_key=stats_key), batch_size=batch_size)
-    return res.values, res.ids, time.perf_counter() - t0, time.process_time() - c0
+def score_cmd(pred: Path, gt: Path) -> list[str]:
+    return [sys.executable, "-m", "colorbench", "score", "--pred", str(pred), "--gt", str(gt),
+            "--metrics", ",".join(METRICS), "--json"]
 
 
-def speed(args) -> None:
-    from colorbench.metrics.registry import METRICS
-
-    network = [] if args.no_network else available_network_metrics()
-    full = [s.name for s in (e.obj for e in METRICS.entries()) if not s.weights or s.name in network]
-    subset = ["psnr", "ssim", "colorfulness", *network]
-    with tempfile.TemporaryDirectory() as tmp:
-        pred_dir, gt_dir = make_pairs(Path(tmp), args.n, args.size)
-        pairs = match_folders(pred_dir, gt_dir).pairs
-        c0 = time.process_time()
-        ref, secs = anchors(pairs, network)
-        t_anchor, c_anchor = sum(secs.values()), time.process_time() - c0
-        vals_sub, ids, t_sub, c_sub = ours(pairs, subset, args.batch_size)
-        _, _, t_full, c_full = ours(pairs, full, args.batch_size)
-        # A benchmark scores many baselines against one ground truth: after the first, the
-        # real images' Inception statistics come from the cache (keyed by set and protocol).
-        key = f"bench-{uuid.uuid4().hex}"
-        ours(pairs, subset, args.batch_size, stats_key=key)
-        vals_warm, _, t_warm, c_warm = ours(pairs, subset, args.batch_size, stats_key=key)
-        for stale in cache_dir("fid-stats").glob(f"*{key}*"):
-            stale.unlink()
-    order = [int(i) for i in ids]  # ids are the file stems; per-image vectors follow them
-    print(f"{args.n} pairs at {args.size}x{args.size}, CPU, torch threads {torch.get_num_threads()}; "
-          f"network metrics: {network or 'none (missing, or skipped: see notes)'}")
-    print("anchor tools, each reading the images itself: "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in secs.items()))
-    print("wall s / CPU s (all threads); speed-up = anchor / colorbench")
-    print(f"anchor tools (psnr, ssim, colorfulness{''.join(', ' + n for n in network)}): "
-          f"{t_anchor:8.2f} / {c_anchor:8.2f}")
-    print(f"colorbench, same metrics: {t_sub:8.2f} / {c_sub:8.2f}   speed-up wall {t_anchor / t_sub:5.2f}x, "
-          f"CPU {c_anchor / c_sub:5.2f}x")
-    print(f"colorbench, full set ({len(full)} metrics): {t_full:8.2f} / {c_full:8.2f}   speed-up wall "
-          f"{t_anchor / t_full:5.2f}x, CPU {c_anchor / c_full:5.2f}x")
-    if "fid" in network:
-        print(f"colorbench, same metrics, real-image FID statistics cached (every baseline after the first): "
-              f"{t_warm:8.2f} / {c_warm:8.2f}   speed-up wall {t_anchor / t_warm:5.2f}x, CPU {c_anchor / c_warm:5.2f}x")
-        print(f"  warm and cold FID agree: |difference| {abs(vals_warm['fid'].value - vals_sub['fid'].value):.3g}")
-    for name in ["psnr", "ssim", "colorfulness", "lpips"]:
-        if name in vals_sub:
-            diff = np.abs(vals_sub[name].per_image.numpy() - np.asarray(ref[name])[order]).max()
-            print(f"  max |per-image difference| {name:<13} {diff:.3g}")
-    truth = np.mean(ref["cf_truth"])
-    print(f"  |difference| truth mean colourfulness {abs(vals_sub['colorfulness'].extra['truth_mean'] - truth):.3g}")
-    if "fid" in vals_sub:
-        print(f"  |difference| fid {abs(vals_sub['fid'].value - ref['fid']):.3g} (ours {vals_sub['fid'].value:.4f})")
+def usual_cmd(pred: Path, gt: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--usual-child", str(pred), str(gt)]
 
 
-def memory_child(folder: str, n: int, metrics: list[str]) -> None:
-    pairs = match_folders(Path(folder) / "pred", Path(folder) / "gt").pairs[:n]
-    with open("/proc/self/statm") as fh:
-        before_kib = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    score_pairs(pairs, metrics, MetricContext(), batch_size=16)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_kib": before_kib, "peak_kib": peak_kib}))
+# --- 1. speed and agreement -----------------------------------------------------------------
+
+def speed_runs(args, pred: Path, gt: Path, work: Path, weights: Path) -> tuple[dict, bool]:
+    """{side: [run, ...]} with the sides taking turns; and whether score cached real statistics."""
+    warm_cache = fresh_cache(work, weights)
+    run_child(score_cmd(pred, gt), child_env(warm_cache), work)  # the first baseline fills the cache
+    cached = any((warm_cache / "fid-stats").glob("*"))
+    sides = {
+        "usual tools": lambda: run_child(usual_cmd(pred, gt), child_env(fresh_cache(work, weights)), work),
+        "colorbench cold": lambda: run_child(score_cmd(pred, gt), child_env(fresh_cache(work, weights)), work),
+        "colorbench warm": lambda: run_child(score_cmd(pred, gt), child_env(warm_cache), work),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for rep in range(args.reps):
+        for name in list(sides) if rep % 2 == 0 else list(sides)[::-1]:
+            runs[name].append(sides[name]())
+            r = runs[name][-1]
+            print(f"  [rep {rep + 1}] {name:<16} wall {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s  "
+                  f"peak RSS {r['rss'] / 2**30:5.2f} GiB", file=sys.stderr, flush=True)
+    return runs, cached
 
 
-def memory(args) -> None:
-    from colorbench.metrics.registry import METRICS
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
-    network = available_network_metrics() if args.memory_network else []
-    metrics = [e.name for e in METRICS.entries() if not e.obj.weights or e.name in network]
-    print(f"memory: {len(metrics)} metrics ({', '.join(metrics)})")
-    lo, hi = args.mem_n
-    with tempfile.TemporaryDirectory() as tmp:
-        make_pairs(Path(tmp), hi, args.size, seed=1)
-        res = {}
-        for n in (lo, hi):
-            cmd = [sys.executable, __file__, "--threads", str(args.threads), "--memory-child", tmp, str(n), ",".join(metrics)]
-            res[n] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    for n in (lo, hi):
-        print(f"N={n:5d}: peak RSS {res[n]['peak_kib'] / 1024:8.1f} MiB, "
-              f"peak - before scoring {(res[n]['peak_kib'] - res[n]['before_kib']) / 1024:7.1f} MiB")
-    print(f"peak RSS ratio N={hi} / N={lo}: {res[hi]['peak_kib'] / res[lo]['peak_kib']:.3f}")
-    growth = [res[n]["peak_kib"] - res[n]["before_kib"] for n in (lo, hi)]
-    print(f"scoring-memory ratio (peak - before): {growth[1] / growth[0]:.3f}")
+
+def rel_diff(a: float, b: float) -> float:
+    return abs(a - b) / abs(b) if b else abs(a - b)
+
+
+def report_speed(runs: dict, cached: bool) -> None:
+    usual = runs["usual tools"]
+    print(f"\n{'':<16} {'wall s (median, runs)':<34} {'CPU s':>8} {'peak RSS GiB':>13}")
+    for name, rs in runs.items():
+        walls = ", ".join(f"{r['wall']:.1f}" for r in rs)
+        print(f"{name:<16} {_median(rs, 'wall'):7.1f}  [{walls}]".ljust(51)
+              + f" {_median(rs, 'cpu'):8.1f} {_median(rs, 'rss') / 2**30:13.2f}")
+    print("\nratio colorbench / usual tools (medians): wall, CPU, peak RSS")
+    for side, target in TARGETS.items():
+        rs = runs[f"colorbench {side}"]
+        wall = _median(rs, "wall") / _median(usual, "wall")
+        print(f"  {side:<5} wall {wall:5.2f}x (target <= {target}x: {'met' if wall <= target else 'NOT met'}), "
+              f"CPU {_median(rs, 'cpu') / _median(usual, 'cpu'):5.2f}x, "
+              f"peak RSS {_median(rs, 'rss') / _median(usual, 'rss'):5.2f}x")
+    if not cached:
+        print("  note: `colorbench score` cached no real-image FID statistics (fid-stats/ stayed empty), "
+              "so warm repeats the cold work")
+    report_values(runs)
+
+
+def report_values(runs: dict) -> None:
+    ref, cold, warm = (runs[k][0]["values"] for k in ("usual tools", "colorbench cold", "colorbench warm"))
+    print(f"\nvalues (N = {cold['n']}): {'usual tools':>14} {'colorbench':>14} {'rel. diff':>10} {'warm vs cold':>13}")
+    for m in METRICS:
+        print(f"  {m:<13} {ref[m]:>23.8g} {cold[m]:>14.8g} {rel_diff(cold[m], ref[m]):>10.2g} "
+              f"{rel_diff(warm[m], cold[m]):>13.2g}")
+    for name, rs in runs.items():
+        if any(r["values"] != rs[0]["values"] for r in rs[1:]):
+            print(f"  note: {name} gave different values in different repetitions")
+    if ref["n"] != cold["n"]:
+        print(f"  note: the sides scored different numbers of pairs: {ref['n']} vs {cold['n']}")
+
+
+# --- 2. memory ------------------------------------------------------------------------------
+
+def memory(args, work: Path, weights: Path, photos: list[Path]) -> None:
+    ns = sorted(args.memory_n)
+    src = work / "memory"
+    make_pairs(src, ns[-1], args.size, photos, seed=1)
+    peaks = {}
+    for n in ns:
+        folder = src if n == ns[-1] else linked_subset(src, work / f"memory-{n}", n)
+        r = run_child(score_cmd(folder / "pred", folder / "gt"), child_env(fresh_cache(work, weights)), work)
+        peaks[n] = r["rss"]
+        print(f"  [memory] N={n}: wall {r['wall']:.1f} s, peak RSS {r['rss'] / 2**30:.2f} GiB", file=sys.stderr, flush=True)
+    print(f"\nmemory: peak RSS of a cold `colorbench score` ({', '.join(METRICS)}), fresh processes")
+    for n in ns:
+        print(f"  N={n:<6} {peaks[n] / 1e9:6.3f} GB ({peaks[n] / 2**30:.3f} GiB)")
+    growth = peaks[ns[-1]] / peaks[ns[0]]
+    limit, max_growth = MEMORY_TARGETS
+    print(f"  N={ns[0]} peak {'<=' if peaks[ns[0]] <= limit else '>'} {limit / 1e9:.1f} GB target; "
+          f"growth N={ns[0]} -> N={ns[-1]}: {growth:.3f}x (target <= {max_growth}x: "
+          f"{'met' if growth <= max_growth else 'NOT met'})")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+def user_weights() -> Path:
+    sys.path.insert(0, str(ROOT))
+    from colorbench.paths import cache_root
+
+    weights = cache_root() / "weights"
+    if not (weights / "manifest.json").exists():
+        sys.exit(f"bench_metrics: no colorbench weights in {weights}: run `colorbench weights fetch` first")
+    return weights.resolve()
+
+
+def header(args, photos: list[Path], photo_dir: Path | None) -> None:
+    import torch
+
+    source = f"centre crops of {len(photos)} photos from {photo_dir}" if photos else "synthetic colour fields"
+    pinned = [v for v in PINNING_VARS if v in os.environ]
+    sizes = ([str(args.n)] if not args.skip_speed else []) + ([] if args.skip_memory else [f"memory N={args.memory_n}"])
+    print(f"pairs: {', '.join(sizes)} at {args.size}x{args.size} px, {source}; "
+          "predictions: desaturated, shifted guesses")
+    print(f"{os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads by default; "
+          f"children run with nothing pinned{' (removed ' + ', '.join(pinned) + ')' if pinned else ''}; "
+          f"{args.reps} repetitions, sides taking turns; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200, help="pairs for the speed comparison")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--photos", type=Path, help="folder of photos (default: $COLORBENCH_DATA/imagenet-samples)")
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--memory-n", type=lambda s: [int(x) for x in s.split(",")], default=[200, 2000],
+                    help="comma-separated pair counts for the memory runs (default 200,2000)")
+    ap.add_argument("--usual-child", nargs=2, type=Path, metavar=("PRED", "GT"), help=argparse.SUPPRESS)
+    return ap.parse_args()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--mem-n", type=int, nargs=2, default=(100, 1000))
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads (default 1: the anchors are single-threaded too)")
-    ap.add_argument("--skip-memory", action="store_true")
-    ap.add_argument("--no-network", action="store_true", help="speed comparison without lpips/fid")
-    ap.add_argument("--memory-network", action="store_true",
-                    help="include lpips/fid in the memory runs (slow on a CPU: Inception on 2N images)")
-    ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--memory-child", nargs=3, metavar=("DIR", "N", "METRICS"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.memory_child:
-        folder, n, metrics = args.memory_child
-        return memory_child(folder, int(n), metrics.split(","))
-    if not args.skip_speed:
-        speed(args)
-    if not args.skip_memory:
-        memory(args)
+    args = parse_args()
+    if args.usual_child:
+        print(json.dumps(usual_tools(*args.usual_child)))
+        return
+    photo_dir = args.photos or (Path(os.environ["COLORBENCH_DATA"]) / "imagenet-samples"
+                                if os.environ.get("COLORBENCH_DATA") else None)
+    photos = photo_files(photo_dir)
+    weights = user_weights()
+    header(args, photos, photo_dir)
+    work = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
+    try:
+        if not args.skip_speed:
+            pred, gt = make_pairs(work / "pairs", args.n, args.size, photos)
+            report_speed(*speed_runs(args, pred, gt, work, weights))
+        if not args.skip_memory:
+            memory(args, work, weights, photos)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other work on the machine makes every side slower "
+          f"and the multi-threaded one erratic)")
 
 
 if __name__ == "__main__":

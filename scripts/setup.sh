@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv and installs colorbench with its test tools; installs Debian's chromium for the
-# report's browser test when it is missing and apt is usable. Idempotent.
+# Creates .venv and installs colorbench with its test tools and the example plug-in
+# (examples/plugin); installs Debian's chromium for the browser tests when it is missing and apt is
+# usable. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
@@ -11,4 +12,4 @@ fi
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[dev]"
+python -m pip install -q -e ".[dev]" -e examples/plugin  # the example plug-in: CI runs it through a config

@@ -9,15 +9,21 @@ import torch
 import torch.nn.functional as F
 
 from baselines import ddcolor_lite, gan_rgb, pix2pix
-from baselines.adversarial import (AB_SCALE, AdversarialObjective, CollapseMonitor, discriminator_loss,
-                                   generator_loss, target_units)
 from baselines.registry import BASELINES
 from colorbench.color import rgb_to_lab
+from colorbench.contracts import TrainBatch, TrainSettings
 from colorbench.errors import ConfigError, MissingWeightsError
+from colorbench.training import perceptual
+from colorbench.training.adversarial import (
+    AB_SCALE,
+    AdversarialObjective,
+    CollapseMonitor,
+    discriminator_loss,
+    generator_loss,
+    target_units,
+)
 from colorbench.training.checkpoint import save_verified
 from colorbench.training.init_from import load_init_state
-from colorbench.training.objective import TrainBatch
-from colorbench.training.settings import TrainSettings
 
 TINY = (8, 16, 32, 32)
 
@@ -80,7 +86,7 @@ def test_train_step_colorize_and_checkpoint_round_trip(family):
     obj.on_epoch_start(0)
     g_before, d_before = snapshot(model.generator), snapshot(model.discriminator)
     out = obj.train_step(model, batch, opts, torch.autocast("cpu", enabled=False))
-    for key in ("loss", "l1", "g_loss", "g_adv", "d_loss", "d_acc", "collapsed"):
+    for key in ("loss", "l1", "g_loss", "g_adv", "d_loss", "d_acc"):
         assert math.isfinite(out[key]), key
     assert out["loss"] == out["l1"] and 0.0 <= out["d_acc"] <= 1.0
     assert not same(g_before, snapshot(model.generator)) and not same(d_before, snapshot(model.discriminator))
@@ -211,16 +217,17 @@ def test_collapse_monitor_needs_consecutive_bad_epochs():
     assert mon.collapsed and mon.streak == 2
 
 
-def test_collapse_flag_reaches_the_trainer():
+def test_collapse_is_an_explicit_stop_signal():
     torch.manual_seed(0)
     model, _ = tiny("pix2pix")
     obj = AdversarialObjective(target="ab", pretrain_epochs=0,
-                               collapse=CollapseMonitor(patience=1, d_acc_min=0.0, g_adv_min=0.0))
+                               collapse=CollapseMonitor(patience=2, d_acc_min=0.0, g_adv_min=0.0))
     opts = obj.optimizers(model, SETTINGS)
-    obj.on_epoch_start(0)
-    assert obj.train_step(model, make_batch(), opts, torch.autocast("cpu", enabled=False))["collapsed"] == 0.0
-    obj.on_epoch_start(1)  # closes epoch 0, which met the (trivial) thresholds
-    assert obj.train_step(model, make_batch(), opts, torch.autocast("cpu", enabled=False))["collapsed"] == 1.0
+    for epoch, expected in ((0, None), (1, "collapsed at epoch 2")):  # the (trivial) thresholds hold twice
+        obj.on_epoch_start(epoch)
+        obj.train_step(model, make_batch(), opts, torch.autocast("cpu", enabled=False))
+        stop = obj.stop()
+        assert (stop is None) if expected is None else (stop.failed and expected in stop.reason), stop
 
 
 def test_seeded_training_is_deterministic_on_cpu():
@@ -282,8 +289,8 @@ def test_ddcolor_with_real_vgg16_if_cached():
 def test_colourfulness_matches_hasler_suesstrunk():
     red = torch.zeros(1, 3, 4, 4)
     red[:, 0] = 1.0  # rg = 1, yb = 0.5 everywhere, no spread
-    assert ddcolor_lite.colourfulness(red).item() == pytest.approx(0.3 * math.sqrt(1.25), abs=1e-4)
-    assert ddcolor_lite.colourfulness(torch.full((1, 3, 4, 4), 0.5)).item() == pytest.approx(0.0, abs=1e-3)
+    assert perceptual.colourfulness(red).item() == pytest.approx(0.3 * math.sqrt(1.25), abs=1e-4)
+    assert perceptual.colourfulness(torch.full((1, 3, 4, 4), 0.5)).item() == pytest.approx(0.0, abs=1e-3)
 
 
 # --------------------------------------------------------------------------- init_from

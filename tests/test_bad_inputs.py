@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorbench.data import DatasetSpec, load_dataset
+from colorbench.data.prepare import load_dataset
+from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 from colorbench.errors import DataError
 from colorbench.imageio import load_rgb_array
 
@@ -31,6 +33,9 @@ def _png16_rgb(path: Path, arr16: np.ndarray) -> None:
 
     header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+LATIN1 = os.fsdecode(b"\xe9t\xe9 latin-1")
 
 
 def build_corpus(root: Path) -> dict[str, str | None]:
@@ -72,6 +77,8 @@ def build_corpus(root: Path) -> dict[str, str | None]:
     expected["bomb"] = "unreadable"  # with MAX_IMAGE_PIXELS lowered by the test
     Image.fromarray(_colour(20, 30, seed=8)).save(root / "café photo ü.png")
     expected["café photo ü"] = None
+    Image.fromarray(_colour(20, 30, seed=9)).save(root / (LATIN1 + ".png"))
+    expected[LATIN1] = None  # a name that is not valid UTF-8 (hashing it used to raise UnicodeEncodeError)
     return expected
 
 
@@ -86,7 +93,7 @@ def corpus(tmp_path, monkeypatch):
 
 def test_every_file_is_used_or_skipped_with_its_reason(corpus):
     root, expected = corpus
-    ds = load_dataset(DatasetSpec(source="folder", root=str(root), size=32), progress=False)
+    ds = load_dataset(DatasetConfig(name="folder", source="folder", root=str(root), split=TEST_ONLY), LoadOptions(size=32), progress=False)
     got = {e.id: e.reason for e in ds.report.excluded}
     assert got == {k: v for k, v in expected.items() if v is not None}
     used = set(ds.split("test").ids)
@@ -101,7 +108,7 @@ def test_every_file_is_used_or_skipped_with_its_reason(corpus):
 def test_strict_turns_skips_into_an_error(corpus):
     root, _ = corpus
     with pytest.raises(DataError, match="unreadable"):
-        load_dataset(DatasetSpec(source="folder", root=str(root), size=32, strict=True), progress=False)
+        load_dataset(DatasetConfig(name="folder", source="folder", root=str(root), split=TEST_ONLY), LoadOptions(size=32, strict=True), progress=False)
 
 
 def test_documented_conversions(corpus):
@@ -119,3 +126,27 @@ def test_documented_conversions(corpus):
     assert mode == "CMYK" and arr.shape == (40, 60, 3)
     arr, mode = load_rgb_array(root / "gray16.png")
     assert mode.startswith("I") and arr.max() <= 1 and np.allclose(arr[..., 0], arr[..., 2])
+
+
+def test_a_run_over_the_corpus_completes_and_reports_every_name(corpus, tmp_path):
+    import json
+
+    import pandas as pd
+    import yaml
+
+    from colorbench.cli import main
+    from colorbench.files import display_name
+
+    root, expected = corpus
+    cfg = {"version": 1, "device": "cpu", "output_dir": str(tmp_path / "out"), "scale": "small",
+           "scales": {"small": {"eval_size": 16}}, "evaluation": {"metrics": ["mse"], "grid_images": 20},
+           "datasets": [{"name": "corpus", "source": "folder", "root": str(root), "split": {"train": 0.0, "val": 0.0, "test": 1.0}}],
+           "baselines": [{"name": "gray"}]}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "b.yaml")]) == 0
+    ids = set(pd.read_csv(tmp_path / "out" / "per_image.csv", keep_default_na=False)["image_id"])
+    assert ids == {display_name(k) for k, v in expected.items() if v is None}
+    assert display_name(LATIN1) == "\\udce9t\\udce9 latin-1"
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert LATIN1 in run["datasets"]["corpus"]["test_ids"]
+    assert "%E9t%E9%20latin-1.png" in (tmp_path / "out" / "reports" / "index.html").read_text()

@@ -8,20 +8,21 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+from dataclasses import replace
 
 import pytest
 import torch
 
-from baselines.base import Baseline
 from baselines import pix2pix
 from baselines.registry import BASELINES
 from colorbench.color import rgb_to_lab
+from colorbench.contracts import Baseline, TrainBatch, TrainSettings
 from colorbench.errors import MissingWeightsError
-from colorbench.training.objective import TrainBatch
-from colorbench.training.settings import TrainSettings
 
 NAMES = BASELINES.names()
 LEARNED = [n for n in NAMES if BASELINES.get(n).learned]
+STATELESS = ["gray", "oracle"]  # reference rows: nothing to checkpoint
+STATEFUL = [n for n in NAMES if n not in STATELESS]
 
 
 # Entry-point options that choose pretrained weights, and the value asking for random init.
@@ -91,7 +92,7 @@ def test_one_training_step(name):
     family = BASELINES.get(name)
     model = _build(name)
     objective = family.objective()
-    settings = (family.train_defaults or TrainSettings()).with_overrides({"batch_size": 2, "image_size": 32})
+    settings = replace(family.train_defaults or TrainSettings(), batch_size=2, image_size=32)
     rgb = _images(2, 32, 32, seed=2)
     if hasattr(objective, "prepare"):
         objective.prepare(model, [(str(i), rgb[i]) for i in range(2)], settings)
@@ -111,7 +112,7 @@ def test_one_training_step(name):
     assert "loss" in val and torch.isfinite(torch.tensor(val["loss"]))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STATEFUL)
 def test_checkpoint_roundtrip(name):
     model = _build(name, seed=0)
     gen = torch.Generator().manual_seed(7)
@@ -125,10 +126,13 @@ def test_checkpoint_roundtrip(name):
     # same seed: a frozen random test backbone (not in state_dict) is the same in both
     clone = _build(name, seed=0)
     rgb = _images(2, 32, 32, seed=4)
-    if model.state_dict():
-        assert not torch.equal(_colorize(model, rgb), _colorize(clone, rgb)) or not BASELINES.get(name).learned
+    assert not torch.equal(_colorize(model, rgb), _colorize(clone, rgb))  # the state matters...
     clone.load_state_dict(torch.load(buf, weights_only=True))
-    assert torch.equal(_colorize(model, rgb), _colorize(clone, rgb))
+    assert torch.equal(_colorize(model, rgb), _colorize(clone, rgb))  # ...and the checkpoint carries all of it
+
+
+def test_only_the_reference_rows_hold_no_state():
+    assert {n: len(_build(n).state_dict()) == 0 for n in NAMES} == {n: n in STATELESS for n in NAMES}
 
 
 def test_registry_defaults_are_complete():
@@ -157,9 +161,13 @@ def test_pretrained_backbone_loads(name):
     assert out.shape == (1, 3, 64, 64) and torch.isfinite(out).all()
 
 
-def test_random_backbone_is_recorded_as_random():
-    for name in _pretrained_families():
-        assert "random" in _build(name).info.pretrained, name
+def test_the_pretrained_families_are_found():
+    assert set(_pretrained_families()) == {"pix2pix_pretrained", "fusion", "autoencoder_frozen", "vgg_decoder"}
+
+
+@pytest.mark.parametrize("name", _pretrained_families())
+def test_random_backbone_is_recorded_as_random(name):
+    assert "random" in _build(name).info.pretrained
 
 
 def test_transfer_needs_prepare_and_uses_the_reference():
@@ -173,3 +181,30 @@ def test_transfer_needs_prepare_and_uses_the_reference():
     model.prepare([("red", red)])
     out = model.colorize(rgb_to_lab(red[None])[:, :1])
     assert out[:, 1].mean() > 30  # every pixel took a red reference sample's ab
+
+
+def _imported_project_modules(name: str, seen: set[str] | None = None) -> set[str]:
+    """Modules of baselines/ and colorbench.training that `name` uses, transitively (found from the
+    objects in its namespace, so `from X import y` counts as X)."""
+    import importlib
+    import types
+
+    seen = set() if seen is None else seen
+    if name in seen:
+        return seen
+    seen.add(name)
+    for value in vars(importlib.import_module(name)).values():
+        used = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if isinstance(used, str) and used.startswith(("baselines.", "colorbench.training.")) and used != "baselines.registry":
+            _imported_project_modules(used, seen)
+    return seen
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_family_declares_the_code_its_checkpoints_depend_on(name):
+    from colorbench.training.checkpoint import PIPELINE_CODE
+
+    family = BASELINES.get(name)
+    modules = {family.create.__module__} | ({family.objective.__module__} if family.objective else set())
+    used = set().union(*(_imported_project_modules(m) for m in modules))
+    assert used - set(family.code) - set(PIPELINE_CODE) == set()

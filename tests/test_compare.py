@@ -7,7 +7,7 @@ import re
 import pytest
 
 from colorbench.cli import main
-from colorbench.records import ResultRecord, write_results
+from colorbench.results import ResultRecord, write_results
 
 # (dataset, baseline, metric, value, higher_is_better)
 BASE = [
@@ -168,3 +168,40 @@ def test_not_a_results_table_exits_2(tables, tmp_path, capsys):
     assert _compare(capsys, bogus, old)[0] == 2
     other = tables("other", [dataclasses.replace(r, schema="colorbench.result/0") for r in _records()])
     assert _compare(capsys, other, old)[0] == 2
+
+
+def test_a_row_that_failed_before_and_passes_now_is_a_fix_not_a_regression(tables, capsys):
+    old = tables("old", [dataclasses.replace(r, value=None) if (r.baseline, r.metric) == ("cnn", "psnr") else r
+                         for r in _records(status={("cnn", "psnr"): "failed"})])
+    new = tables("new", _records())
+    code, out, _ = _compare(capsys, new, old)
+    assert code == 0, out
+    assert re.search(r"^fixed\s+psnr\s+cnn", out, re.M) and "regressed" not in out.split("\n")[-1]
+    both = tables("both", _records(status={("cnn", "psnr"): "failed"}))
+    code, out, _ = _compare(capsys, both, old)
+    assert code == 0 and re.search(r"^still failed\s+psnr\s+cnn", out, re.M)
+
+
+def _edit_csv(folder, edit) -> str:
+    import pandas as pd
+
+    table = pd.read_csv(folder / "results.csv", dtype=str, keep_default_na=False)
+    edit(table)
+    path = folder / "edited.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("label,edit,words", [
+    ("missing column", lambda t: t.pop("protocol"), "missing column(s) protocol"),
+    ("non-numeric value", lambda t: t.loc.__setitem__((1, "value"), "0.01x"), "value is not a number: '0.01x'"),
+    ("duplicate rows", lambda t: t.loc.__setitem__((1, "metric"), "psnr"), "repeat a (dataset, baseline, metric)"),
+    ("non-boolean direction", lambda t: t.loc.__setitem__((0, "higher_is_better"), "yes"), "higher_is_better must be True, False or empty"),
+])
+def test_bad_tables_exit_2_not_1(tables, capsys, label, edit, words):
+    old = tables("old", _records())
+    bad = _edit_csv(tables("bad", _records()), edit)
+    for args in ((bad, old / "results.csv"), (old / "results.csv", bad)):
+        code, out, err = _compare(capsys, *args)
+        assert code == 2, (label, out, err)
+        assert words in err and "\n" not in err.strip(), err

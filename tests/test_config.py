@@ -64,6 +64,18 @@ CASES = [
     ("unknown device", [(("device",), "tpu")], "device", "must be auto, cpu or cuda"),
     ("no baselines", [(("baselines",), [])], "baselines", "at least one"),
     ("training settings on a non-learned baseline", [(("baselines", 0, "train"), {"epochs": 2})], "baselines[0].train", "not trained"),
+    # Names become folder names under output_dir (issue: a name like ../../victim wrote and deleted outside it).
+    ("dataset name climbing out of output_dir", [(("datasets", 0), {"name": "../../victim", "source": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}})], "datasets[0].name", "starts with '.'"),
+    ("dataset name with a slash", [(("datasets", 0, "name"), "kodak24/")], "datasets[0].name", "no path separators"),
+    ("absolute baseline name", [(("baselines", 0), {"name": "/some/dir", "model": "oracle"})], "baselines[0].name", "no path separators"),
+    ("relative baseline name", [(("baselines", 0), {"name": "./mymodel", "model": "gray"})], "baselines[0].name", "starts with '.'"),
+    ("backslash in a name", [(("baselines", 0), {"name": "a\\b", "model": "gray"})], "baselines[0].name", "no path separators"),
+    ("control character in a name", [(("baselines", 0), {"name": "gr\x07ay", "model": "gray"})], "baselines[0].name", "control characters"),
+    ("names that collide on a case-insensitive disk", [(("baselines", 0), {"name": "GAN", "model": "gray"}), (("baselines", 1), {"name": "gan", "model": "oracle"})], "baselines[1].name", "collides with 'GAN'"),
+    ("dataset names that collide case-folded", [(("datasets", 1, "name"), "KODAK24"), (("datasets", 1, "source"), "cbsd68")], "datasets[1].name", "collides with 'kodak24'"),
+    ("eval_size too large to allocate", [(("scales",), {"small": {"eval_size": 30000}})], "scales.small.eval_size", "at most 4096"),
+    ("negative grid_images", [(("evaluation", "grid_images"), -2)], "evaluation.grid_images", "must be >= 0"),
+    ("device the config refuses", [(("device",), "mps")], "device", "must be auto, cpu or cuda"),
 ]
 
 
@@ -118,6 +130,69 @@ def test_output_dir_that_is_a_file(tmp_path, capsys):
     path = _write(tmp_path, cfg)
     assert main(["run", str(path)]) == 2
     assert "output_dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device", ["mps", "meta", "cuda:x"])
+def test_device_on_the_command_line_is_checked_like_the_config(tmp_path, capsys, device):
+    path = _write(tmp_path, _base(tmp_path))
+    assert main(["run", str(path), "--device", device]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "must be auto, cpu or cuda" in err and "\n" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def _folder_dataset(root) -> dict:
+    return {"name": "mine", "source": "folder", "root": str(root), "split": {"train": 0.0, "val": 0.0, "test": 1.0}}
+
+
+@pytest.mark.parametrize("inside", ["root inside output_dir", "output_dir inside root", "the same folder"])
+def test_a_data_root_overlapping_output_dir_is_refused(tmp_path, capsys, inside):
+    out, photos = tmp_path / "out", tmp_path / "photos"
+    root = {"root inside output_dir": out / "gt" / "mine", "output_dir inside root": photos, "the same folder": out}[inside]
+    if inside == "output_dir inside root":
+        out = photos / "run"
+    root.mkdir(parents=True)
+    (root / "a.png").write_bytes(b"not read")
+    cfg = _base(tmp_path)
+    cfg["output_dir"] = str(out)
+    cfg["datasets"][0] = _folder_dataset(root)
+    path = _write(tmp_path, cfg)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "datasets[0].root: " in err and "overlap" in err and "\n" not in err, err
+    assert (root / "a.png").read_bytes() == b"not read"
+
+
+def test_an_ordinary_non_empty_folder_is_refused_as_output_dir_unless_forced(tmp_path, capsys):
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / ".chapter3.tmp").write_text("draft")
+    (thesis / "results.csv").write_text("my own table")
+    cfg = _base(tmp_path)
+    cfg["output_dir"] = str(thesis)
+    path = _write(tmp_path, cfg)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "output_dir: " in err and "not a colorbench run folder" in err and "--force" in err, err
+    assert sorted(p.name for p in thesis.iterdir()) == [".chapter3.tmp", "results.csv"]
+    plan = build_plan(load_config(path), str(path), force=True)  # --force: the user says it is theirs to write
+    assert plan.output_dir == thesis
+
+
+def test_an_unwritable_output_dir_or_cache_exits_2_before_any_work(tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    cfg = _base(tmp_path)
+    cfg["output_dir"] = str(tmp_path / "file" / "out")  # a parent that is a file
+    path = _write(tmp_path, cfg)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "output_dir: " in err and "is a file" in err and "\n" not in err, err
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "file" / "cache"))
+    path = _write(tmp_path, _base(tmp_path))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cache folder is not writable" in err and "COLORBENCH_CACHE" in err and "\n" not in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_config_file(tmp_path, capsys):

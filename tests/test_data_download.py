@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from colorbench.data import DatasetSpec, load_dataset
 from colorbench.data.download import download_missing
+from colorbench.data.manifest import manifest_hash, parse_manifest
+from colorbench.data.prepare import load_dataset
 from colorbench.data.reference import shipped_manifest
-from colorbench.data.records import manifest_hash, parse_manifest, sha256_file
+from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 from colorbench.errors import DataError
+from colorbench.hashing import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 SET = "mcmaster"  # the smallest named set: 18 files, 14 MB
@@ -84,7 +86,7 @@ def test_shipped_manifests_match_the_shared_copies():
 
 def test_download_over_loopback_then_reuse_the_cache(env, mirror):
     base, _, requested = mirror
-    prepared = load_dataset(DatasetSpec(source=SET, download_base=base), progress=False)
+    prepared = load_dataset(DatasetConfig(name=SET, source=SET, download_base=base, split=TEST_ONLY), progress=False)
     files = shipped_manifest(SET)
     assert prepared.report.location == f"downloaded:{_cache_folder(env)}"
     assert prepared.report.manifest_hash == manifest_hash(files)
@@ -92,7 +94,7 @@ def test_download_over_loopback_then_reuse_the_cache(env, mirror):
     assert all(sha256_file(_cache_folder(env) / f) == h for f, h in files.items())
     assert not [p for p in _cache_folder(env).iterdir() if p.name.startswith(".")]  # no temp files left
 
-    again = load_dataset(DatasetSpec(source=SET, download_base=base), progress=False)
+    again = load_dataset(DatasetConfig(name=SET, source=SET, download_base=base, split=TEST_ONLY), progress=False)
     assert again.report.location == f"cache:{_cache_folder(env)}"
     assert len(requested) == len(files)  # nothing fetched twice
 
@@ -107,7 +109,7 @@ def test_corrupted_file_fails_the_hash_check_and_is_not_kept(env, mirror, monkey
     monkeypatch.setenv("COLORBENCH_DOWNLOAD_BASE", base)  # the env var, not the spec field
 
     with pytest.raises(DataError, match="SHA-256 mismatch") as info:
-        load_dataset(DatasetSpec(source=SET), progress=False)
+        load_dataset(DatasetConfig(name=SET, source=SET, split=TEST_ONLY), progress=False)
     assert victim in str(info.value)
     cached = _cache_folder(env)
     assert not (cached / victim).exists()
@@ -117,7 +119,7 @@ def test_corrupted_file_fails_the_hash_check_and_is_not_kept(env, mirror, monkey
 
     shutil.copy(shared_datasets() / SET / victim, served / victim)  # the mirror is repaired
     requested.clear()
-    prepared = load_dataset(DatasetSpec(source=SET), progress=False)
+    prepared = load_dataset(DatasetConfig(name=SET, source=SET, split=TEST_ONLY), progress=False)
     assert prepared.report.n_found == len(files)
     assert len(requested) == len(files) - len(fetched_before)  # resumed, not restarted
 
@@ -127,18 +129,18 @@ def test_http_error_and_download_disabled_are_data_errors(env, mirror):
     with pytest.raises(DataError, match="could not download"):
         download_missing(base, {"absent.png": "0" * 64}, env / "dest", "t", progress=False)
     with pytest.raises(DataError, match="downloading is disabled"):
-        load_dataset(DatasetSpec(source=SET, download=False), progress=False)
+        load_dataset(DatasetConfig(name=SET, source=SET, download=False, split=TEST_ONLY), progress=False)
 
 
 def test_colorbench_data_takes_precedence_over_the_cache(env, monkeypatch):
     shutil.copytree(shared_datasets() / SET, _cache_folder(env))
     monkeypatch.setenv("COLORBENCH_DATA", str(shared_datasets()))
-    prepared = load_dataset(DatasetSpec(source=SET, download=False), progress=False)
+    prepared = load_dataset(DatasetConfig(name=SET, source=SET, download=False, split=TEST_ONLY), progress=False)
     assert prepared.report.location == f"COLORBENCH_DATA:{shared_datasets() / SET}"
     assert all(r.path.parent == shared_datasets() / SET for r in prepared.resolved.records)
 
     monkeypatch.setenv("COLORBENCH_DATA", str(env / "elsewhere"))  # no such set there: the cache
-    prepared = load_dataset(DatasetSpec(source=SET, download=False), progress=False)
+    prepared = load_dataset(DatasetConfig(name=SET, source=SET, download=False, split=TEST_ONLY), progress=False)
     assert prepared.report.location == f"cache:{_cache_folder(env)}"
 
 
@@ -155,20 +157,20 @@ def test_incomplete_or_tampered_local_copy_is_reported(env, monkeypatch):
     files = sorted(shipped_manifest(SET))
     (local / SET / files[0]).unlink()
     with pytest.raises(DataError, match=f"1 of {len(files)} manifest files missing") as info:
-        load_dataset(DatasetSpec(source=SET), progress=False)
+        load_dataset(DatasetConfig(name=SET, source=SET, split=TEST_ONLY), progress=False)
     assert files[0] in str(info.value)
 
     (local / SET / files[0]).write_bytes(b"not the original")
-    report = load_dataset(DatasetSpec(source=SET, size=8), progress=False).report  # presence only
+    report = load_dataset(DatasetConfig(name=SET, source=SET, split=TEST_ONLY), LoadOptions(size=8), progress=False).report  # presence only
     assert [(e.id, e.reason) for e in report.excluded] == [(Path(files[0]).stem, "unreadable")]
     with pytest.raises(DataError, match="do not match the manifest"):
-        load_dataset(DatasetSpec(source=SET, verify_hashes=True), progress=False)
+        load_dataset(DatasetConfig(name=SET, source=SET, verify_hashes=True, split=TEST_ONLY), progress=False)
 
 
 def test_an_explicit_root_is_the_only_place_looked_at(env, monkeypatch):
     monkeypatch.setenv("COLORBENCH_DATA", str(env / "elsewhere"))
-    prepared = load_dataset(DatasetSpec(source=SET, root=str(shared_datasets() / SET), download=False), progress=False)
+    prepared = load_dataset(DatasetConfig(name=SET, source=SET, root=str(shared_datasets() / SET), download=False, split=TEST_ONLY), progress=False)
     assert prepared.report.location == f"root:{shared_datasets() / SET}"
     with pytest.raises(DataError, match="missing"):
-        load_dataset(DatasetSpec(source=SET, root=str(env / "empty")), progress=False)
+        load_dataset(DatasetConfig(name=SET, source=SET, root=str(env / "empty"), split=TEST_ONLY), progress=False)
     assert not _cache_folder(env).exists()  # no download was attempted

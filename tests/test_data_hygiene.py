@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from colorbench.data import DatasetSpec, load_dataset
 from colorbench.data.hygiene import REASONS
+from colorbench.data.prepare import load_dataset
+from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 from colorbench.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,10 +41,10 @@ def imagenet(tmp_path_factory):
         mp.setenv("COLORBENCH_DATA", str(data))
         mp.setenv("COLORBENCH_CACHE", str(cache))
         start = time.perf_counter()
-        prepared = load_dataset(DatasetSpec(source="imagenet-samples"), progress=False)
+        prepared = load_dataset(DatasetConfig(name="imagenet-samples", source="imagenet-samples", split=TEST_ONLY), progress=False)
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        again = load_dataset(DatasetSpec(source="imagenet-samples", chroma_threshold=0.0), progress=False)
+        again = load_dataset(DatasetConfig(name="imagenet-samples", source="imagenet-samples", split=TEST_ONLY), LoadOptions(chroma_threshold=0.0), progress=False)
         warm = time.perf_counter() - start
     return data / "imagenet-samples", prepared, again, cold, warm
 
@@ -104,7 +105,7 @@ def mixed_folder(tmp_path, monkeypatch):
 
 
 def test_each_reason_is_counted_and_unreadable_files_are_listed(mixed_folder):
-    prepared = load_dataset(DatasetSpec(source="folder", root=str(mixed_folder), size=16), progress=False)
+    prepared = load_dataset(DatasetConfig(name="folder", source="folder", root=str(mixed_folder), split=TEST_ONLY), LoadOptions(size=16), progress=False)
     report = prepared.report
     reasons = {e.id: e.reason for e in report.excluded}
     assert reasons == {
@@ -124,10 +125,10 @@ def test_each_reason_is_counted_and_unreadable_files_are_listed(mixed_folder):
 
 def test_strict_turns_an_unreadable_file_into_a_data_error(mixed_folder):
     with pytest.raises(DataError, match="broken"):
-        load_dataset(DatasetSpec(source="folder", root=str(mixed_folder), size=16, strict=True), progress=False)
+        load_dataset(DatasetConfig(name="folder", source="folder", root=str(mixed_folder), split=TEST_ONLY), LoadOptions(size=16, strict=True), progress=False)
 
 
 def test_threshold_zero_keeps_near_gray_but_still_drops_true_grayscale(mixed_folder):
-    spec = DatasetSpec(source="folder", root=str(mixed_folder), size=16, chroma_threshold=0.0)
-    reasons = {e.id: e.reason for e in load_dataset(spec, progress=False).report.excluded}
+    spec = (DatasetConfig(name="folder", source="folder", root=str(mixed_folder), split=TEST_ONLY), LoadOptions(size=16, chroma_threshold=0.0))
+    reasons = {e.id: e.reason for e in load_dataset(*spec, progress=False).report.excluded}
     assert "near_gray" not in reasons and reasons["gray_as_rgb"] == "equal-channels"

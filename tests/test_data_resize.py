@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from colorbench.data import RESIZE_POLICIES, describe_resize, resize
+from colorbench.data.resize import describe as describe_resize
+from colorbench.data.resize import resize
+from colorbench.data.spec import RESIZE_POLICIES
 
 
 def _thirds(height: int, width: int) -> torch.Tensor:

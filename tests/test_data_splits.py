@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorbench.data import DatasetSpec, load_dataset
+from colorbench.data.prepare import load_dataset
+from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions, Split
 from colorbench.data.splits import assign_splits, seeded_order
-from colorbench.errors import DataError
+from colorbench.typed import FieldError
 
 IDS = [f"img{i:04d}" for i in range(1000)]
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -49,8 +50,8 @@ def test_fractions_respected_and_splits_partition_the_ids(n):
 )
 def test_invalid_fractions_are_rejected(fractions):
     train, val, test = fractions
-    with pytest.raises(DataError, match="fraction"):
-        DatasetSpec(source="kodak24", train_fraction=train, val_fraction=val, test_fraction=test)
+    with pytest.raises(FieldError, match=r"lie in \[0, 1\]|sum to 1"):
+        Split(train, val, test)
 
 
 def _write_folder(root, names, order_seed):
@@ -70,23 +71,25 @@ def test_folder_splits_do_not_depend_on_where_or_in_which_order_files_were_writt
     _write_folder(tmp_path / "b", names, order_seed=2)
     results = []
     for folder in ("a", "b"):
-        spec = DatasetSpec(source="folder", root=str(tmp_path / folder), train_fraction=0.5,
-                           val_fraction=0.25, test_fraction=0.25, seed=11, size=8)
-        prepared = load_dataset(spec, progress=False)
+        spec = (DatasetConfig(name="folder", source="folder", root=str(tmp_path / folder), split=Split(0.5, 0.25, 0.25)), LoadOptions(seed=11, size=8))
+        prepared = load_dataset(*spec, progress=False)
         results.append({s: prepared.split(s).ids for s in ("train", "val", "test")})
         assert prepared.report.split_sizes == {s: len(ids) for s, ids in results[-1].items()}
     assert results[0] == results[1]
     assert sum(len(v) for v in results[0].values()) == len(names)
 
 
-def test_max_images_takes_the_first_k_of_the_seeded_order_and_is_recorded(tmp_path):
+def test_the_one_cap_takes_the_first_k_of_the_seeded_order(tmp_path):
+    from colorbench.pipeline.data import capped_split
+
     names = [f"p{i:02d}" for i in range(30)]
     _write_folder(tmp_path / "a", names, order_seed=0)
-    spec = DatasetSpec(source="folder", root=str(tmp_path / "a"), size=8, seed=5, max_images=4)
-    prepared = load_dataset(spec, progress=False)
-    expected = sorted(seeded_order(names, 5)[:4])
-    assert prepared.split("test").ids == expected
-    assert prepared.report.max_images == 4 and prepared.report.split_sizes["test"] == 4
+    prepared = load_dataset(DatasetConfig(name="a", source="folder", root=str(tmp_path / "a"), split=TEST_ONLY),
+                            LoadOptions(size=8, seed=5), progress=False)
+    capped = capped_split(prepared, "test", 4, 4)
+    assert capped.ids == sorted(seeded_order(names, 5)[:4]) and capped.size == 4
+    assert set(capped.ids) < set(capped_split(prepared, "test", 4, 9).ids)  # a larger cap keeps the smaller one's images
+    assert capped_split(prepared, "test", 8, None).ids == sorted(names) == prepared.split("test").ids
 
 
 def test_excluding_images_never_moves_the_others_between_splits(tmp_path):
@@ -95,10 +98,9 @@ def test_excluding_images_never_moves_the_others_between_splits(tmp_path):
     # Turn three images gray: they are excluded, the rest must keep their split.
     for n in names[:3]:
         Image.open(tmp_path / "a" / f"{n}.png").convert("L").save(tmp_path / "a" / f"{n}.png")
-    base = dict(source="folder", root=str(tmp_path / "a"), size=8, seed=2,
-                train_fraction=0.6, val_fraction=0.2, test_fraction=0.2)
     all_found = assign_splits(names, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=2)
-    prepared = load_dataset(DatasetSpec(**base), progress=False)
+    prepared = load_dataset(DatasetConfig(name="a", source="folder", root=str(tmp_path / "a"), split=Split(0.6, 0.2, 0.2)),
+                            LoadOptions(size=8, seed=2), progress=False)
     excluded = {e.id for e in prepared.report.excluded}
     assert excluded == set(names[:3])
     for split, ids in all_found.items():

@@ -7,8 +7,9 @@ import torch
 from skimage.color import rgb2lab
 
 from colorbench.color import gamut_313, lab_to_rgb, rgb_to_lab
+from colorbench.color import quantize_ab as nearest_bin
 from colorbench.metrics import bins
-from colorbench.metrics._common import nearest_bin
+from colorbench.metrics.base import compute_value
 
 CENTRES = gamut_313().double().numpy()
 
@@ -35,7 +36,7 @@ def _run(name, pred, target, chunks=()):
     bounds = [0, *chunks, pred.shape[0]]
     for a, b in zip(bounds[:-1], bounds[1:]):
         m.update(pred[a:b], target[a:b])
-    return m.compute()
+    return compute_value(m)
 
 
 def test_nearest_bin_matches_brute_force_including_ties_and_out_of_gamut():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from colorbench.metrics import colorfulness
+from colorbench.metrics.base import compute_value
 
 
 def _numpy_cf(img: np.ndarray) -> float:
@@ -28,7 +29,7 @@ def _run(name, pred, target, chunks=()):
     bounds = [0, *chunks, pred.shape[0]]
     for a, b in zip(bounds[:-1], bounds[1:]):
         m.update(pred[a:b], target[a:b])
-    return m.compute()
+    return compute_value(m)
 
 
 def test_matches_numpy_formula():

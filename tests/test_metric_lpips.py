@@ -10,9 +10,9 @@ import torch
 
 from colorbench import weights
 from colorbench.imageio import load_rgb
-from colorbench.metrics.base import MetricContext
+from colorbench.metrics.base import MetricContext, compute_value
 from colorbench.metrics.perceptual import SPECS
-from colorbench.weights.verify import CALIB_ENV, default_calib_dir
+from colorbench.weights.verification import CALIB_ENV, default_calib_dir
 
 pytestmark = pytest.mark.usefixtures("weights_env")
 SPEC = {s.name: s for s in SPECS}
@@ -45,7 +45,7 @@ def test_lpips_matches_per_pair_reference(name, net, weight_name):
     metric = SPEC[name].build(MetricContext())
     metric.update(pred[:2], target[:2])  # two batches: per_image must keep update order
     metric.update(pred[2:], target[2:])
-    result = metric.compute()
+    result = compute_value(metric)
     ref_model = _reference_model(net, weight_name)
     with torch.no_grad():
         ref = torch.tensor([ref_model(p[None], t[None], normalize=True).item() for p, t in zip(pred, target)],
@@ -65,7 +65,7 @@ def test_lpips_metric_reproduces_tid2013_official_values():
     dist = torch.stack([load_rgb(calib / "dist_dir" / r["image"]) for r in rows])
     metric = SPEC["lpips"].build(MetricContext())
     metric.update(dist, ref)
-    ours = metric.compute().per_image
+    ours = compute_value(metric).per_image
     for value, row in zip(ours.tolist(), rows):
         assert float(f"{value:.4g}") == float(row["lpips_alex_v0_1"]), (row["image"], value)
 
@@ -74,7 +74,7 @@ def test_lpips_identical_images_is_zero():
     x = _images(3, 2)
     metric = SPEC["lpips"].build(MetricContext())
     metric.update(x, x.clone())
-    result = metric.compute()
+    result = compute_value(metric)
     assert torch.equal(result.per_image, torch.zeros(3, dtype=torch.float64))
     assert result.value == 0.0
 

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 import torch
 from skimage.color import rgb2lab
-from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import (
+    mean_squared_error,
+    peak_signal_noise_ratio,
+    structural_similarity,
+)
 
 from colorbench.metrics import pixel
+from colorbench.metrics.base import MetricValue, compute_value
 
 
 def _pair(n=4, h=29, w=41, noise=0.08, seed=0):
@@ -30,7 +35,7 @@ def _run(name, pred, target, chunks=(None,)):
     bounds = [0, *[c for c in chunks if c is not None], pred.shape[0]]
     for a, b in zip(bounds[:-1], bounds[1:]):
         m.update(pred[a:b], target[a:b])
-    return m.compute()
+    return compute_value(m)
 
 
 def test_mse_psnr_ssim_match_skimage_per_image():
@@ -154,7 +159,17 @@ def test_reset_forward_and_flush_keep_per_image_order():
     m.reset()  # drops buffered values too
     m.update(pred[:2], target[:2])
     batch = m(pred[2:4], target[2:4])  # forward: batch value, accumulates as well
-    torch.testing.assert_close(batch.per_image, ref[2:4])
+    torch.testing.assert_close(MetricValue.from_output(batch).per_image, ref[2:4])
     m._FLUSH_EVERY = 1  # force the float buffer into the list state after every update
     m.update(pred[4:], target[4:])
-    torch.testing.assert_close(m.compute().per_image, ref)
+    torch.testing.assert_close(compute_value(m).per_image, ref)
+
+
+@pytest.mark.parametrize("strip_pixels", [40 * 7, 40 * 23, 1 << 20])
+def test_ssim_in_row_strips_equals_skimage(monkeypatch, strip_pixels):
+    # Strips bound SSIM's memory for camera-size photos; overlapping by the window, they change nothing.
+    monkeypatch.setattr(pixel, "_STRIP_PIXELS", strip_pixels)
+    pred, target = _pair(n=2, h=57, w=40)
+    ref = [structural_similarity(_hwc(target, i), _hwc(pred, i), channel_axis=-1, gaussian_weights=True,
+                                 sigma=1.5, use_sample_covariance=False, data_range=1) for i in range(2)]
+    np.testing.assert_allclose(pixel.ssim_per_image(pred.double(), target.double()).numpy(), ref, atol=1e-9, rtol=0)

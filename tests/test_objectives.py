@@ -7,10 +7,21 @@ import torch
 from torch import nn
 
 from baselines.common import LearnedColorizer
-from colorbench.color import NUM_BINS, annealed_mean, gamut_313, quantize_ab, rebalance_weights, rgb_to_lab, soft_encode
-from colorbench.training.objective import TrainBatch
-from colorbench.training.objectives import ClassificationObjective, RegressionObjective, build_optimizer
-from colorbench.training.settings import TrainSettings
+from colorbench.color import (
+    NUM_BINS,
+    annealed_mean,
+    gamut_313,
+    quantize_ab,
+    rebalance_weights,
+    rgb_to_lab,
+    soft_encode,
+)
+from colorbench.contracts import TrainBatch, TrainSettings
+from colorbench.training.objectives import (
+    ClassificationObjective,
+    RegressionObjective,
+    build_optimizer,
+)
 
 
 class FixedLogits(LearnedColorizer):

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
+import pytest
 import yaml
 
 from colorbench.cli import main
@@ -55,10 +57,41 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
     folder.mkdir()
     import socket
 
-    (folder / ".colorbench.lock").write_text(f"pid 999999999 on {socket.gethostname()}\n")
+    (folder / ".colorbench.lock").write_text(f"pid 999999999 on {socket.gethostname()}\n")  # the older format
     with RunLock(folder):
-        assert (folder / ".colorbench.lock").read_text().startswith("pid ")
+        assert json.loads((folder / ".colorbench.lock").read_text())["pid"] == os.getpid()
     assert not (folder / ".colorbench.lock").exists()
+
+
+def _lock_file(folder, **changes):
+    from colorbench.lock import owner_record
+
+    folder.mkdir(exist_ok=True)
+    (folder / ".colorbench.lock").write_text(json.dumps({**owner_record(), **changes}))
+
+
+def test_a_lock_whose_pid_is_reused_by_a_new_process_is_taken_over(tmp_path):
+    # After a container restart the new process can have the dead owner's pid (PID 1): same pid,
+    # another start time. Before the fix it waited for itself forever (exit 5).
+    folder = tmp_path / "out"
+    _lock_file(folder, start="1")  # our own pid, but a process that started at tick 1
+    with RunLock(folder):
+        pass
+    _lock_file(folder, boot_id="another-boot")  # written before the machine rebooted
+    with RunLock(folder):
+        pass
+
+
+def test_a_lock_held_by_a_live_process_is_never_taken_over(tmp_path):
+    from colorbench.lock import OutputLocked
+
+    folder = tmp_path / "out"
+    _lock_file(folder)  # exactly this process: alive
+    with pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
+        RunLock(folder).__enter__()
+    (folder / ".colorbench.lock").write_text("garbage")  # unreadable owner: refuse, never guess
+    with pytest.raises(OutputLocked):
+        RunLock(folder).__enter__()
 
 
 def test_out_of_memory_in_one_baseline_fails_it_with_the_reason(tmp_path, monkeypatch, capsys):
@@ -78,7 +111,7 @@ def test_out_of_memory_in_one_baseline_fails_it_with_the_reason(tmp_path, monkey
 
 
 def test_partial_files_of_a_killed_run_are_removed(tmp_path):
-    from colorbench.workspace import remove_partial_files
+    from colorbench.pipeline.folder import remove_partial_files
 
     out = tmp_path / "out"
     (out / "outputs" / "d").mkdir(parents=True)
@@ -89,14 +122,91 @@ def test_partial_files_of_a_killed_run_are_removed(tmp_path):
 
 
 def test_a_corrupted_hygiene_cache_is_measured_again(tmp_path, monkeypatch):
-    from colorbench.data import DatasetSpec, load_dataset
+    from colorbench.data.prepare import load_dataset
+    from colorbench.data.spec import TEST_ONLY, DatasetConfig, LoadOptions
 
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
-    spec = DatasetSpec(source="kodak24", size=16)
-    first = load_dataset(spec, progress=False).report
+    spec = (DatasetConfig(name="kodak24", source="kodak24", split=TEST_ONLY), LoadOptions(size=16))
+    first = load_dataset(*spec, progress=False).report
     files = list((tmp_path / "cache").rglob("*.json"))
     assert files, "the hygiene scan should have been cached"
     for f in files:
         f.write_text("{ not json")
-    again = load_dataset(spec, progress=False).report
+    again = load_dataset(*spec, progress=False).report
     assert again == first
+
+
+def _fail_gray(monkeypatch):
+    from baselines.reference import Gray
+
+    def boom(self, L, target_rgb=None):
+        raise RuntimeError("gray exploded")
+
+    monkeypatch.setattr(Gray, "colorize", boom)
+
+
+def test_a_dataset_whose_every_row_failed_still_gets_its_report(tmp_path, monkeypatch, capsys):
+    # Before: report/data.agreement selected zero columns (KeyError 'metric'), exit 1, no index.html.
+    _fail_gray(monkeypatch)
+    path = _config(tmp_path, [{"name": "gray"}])
+    assert main(["run", str(path)]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table["status"] == "failed").all() and table["reason"].str.contains("gray exploded").all()
+    index = (tmp_path / "out" / "reports" / "index.html").read_text()
+    assert "gray exploded" in index and "kodak24" in index
+
+
+def test_results_and_report_are_replaced_together_or_not_at_all(tmp_path, monkeypatch):
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}])
+    assert main(["run", str(path)]) == 0
+    out = tmp_path / "out"
+    before = {name: (out / name).read_bytes() for name in ("results.csv", "run.json", "summary.md", "reports/index.html")}
+    _fail_gray(monkeypatch)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr("colorbench.report.render.render_pages", broken)
+    with pytest.raises(RuntimeError, match="renderer broke"):  # a bug, so a traceback: but nothing half-replaced
+        main(["run", str(path)])
+    assert {name: (out / name).read_bytes() for name in before} == before  # the old, consistent set
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".colorbench"]
+
+
+def test_output_files_honour_the_umask(tmp_path):
+    path = _config(tmp_path, [{"name": "gray"}])
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert main(["run", str(path)]) == 0
+    out = tmp_path / "out"
+    files = [out / "results.csv", out / "run.json", out / "reports" / "index.html",
+             next((out / "gt" / "kodak24").glob("*.png")), next((out / "outputs" / "kodak24" / "gray").glob("*.png"))]
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: oct(0o666 & ~mask) for f in files}
+
+
+def test_a_forced_run_leaves_the_users_own_files_alone(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "drafts").mkdir(parents=True)
+    (out / ".chapter3.tmp").write_text("thesis")
+    (out / "drafts" / ".figure.png.x.tmp").write_text("figure")
+    path = _config(tmp_path, [{"name": "gray"}])
+    assert main(["run", str(path)]) == 2  # not a run folder: refused without --force
+    assert main(["run", str(path), "--force"]) == 0
+    assert (out / ".chapter3.tmp").read_text() == "thesis"
+    assert (out / "drafts" / ".figure.png.x.tmp").read_text() == "figure"
+    assert (out / "results.csv").is_file()
+
+
+def test_the_fid_small_n_warning_is_said_once_per_dataset_and_in_the_report(tmp_path, capsys):
+    # Before: one identical warning per baseline and dataset (68 in a run of benchmarks.yaml).
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}, {"name": "gray2", "model": "gray"}])
+    cfg = yaml.safe_load(path.read_text())
+    cfg["evaluation"]["metrics"] = ["mse", "fid"]
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(path)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "strongly biased" in line]
+    assert sorted(line.split(":")[2].strip() for line in said) == ["cbsd68", "kodak24"], said
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert all(len(d["warnings"]) == 1 for d in run["datasets"].values())
+    index = (tmp_path / "out" / "reports" / "index.html").read_text()
+    assert index.count("strongly biased") == 2 and "strongly biased" in (tmp_path / "out" / "summary.md").read_text()

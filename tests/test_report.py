@@ -9,13 +9,18 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
+from ci_browser.htmlparse import parse
+from ci_browser.synthetic_run import (
+    FAILED_NAME,
+    SCRIPT_NAME,
+    build_run,
+)
 from PIL import Image
 from scipy.stats import kendalltau
 
-from ci_browser.htmlparse import parse
-from ci_browser.synthetic_run import FAILED_NAME, SCRIPT_NAME, build_run, metric_definitions
+from colorbench.metrics.registry import METRICS
 from colorbench.report import render_report, write_summary_md
-from colorbench.report.data import slug
+from colorbench.report.format import slug
 from colorbench.report.plots import line_plot
 
 REFERENCE = {"gray", "oracle"}
@@ -24,10 +29,9 @@ REFERENCE = {"gray", "oracle"}
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = build_run(tmp_path_factory.mktemp("run") / "run-1")
-    with metric_definitions() as metrics:
-        index = render_report(folder)
-        summary = write_summary_md(folder)
-        definitions = {n: metrics.entry(n).description for n in ("psnr", "mse", "ssim", "colorfulness")}
+    index = render_report(folder)
+    summary = write_summary_md(folder)
+    definitions = {e.name: e.obj.definition for e in METRICS.entries()}
     results = pd.read_csv(folder / "results.csv")
     return {
         "folder": folder, "index": index, "html": index.read_text(encoding="utf-8"), "summary": summary.read_text(encoding="utf-8"),

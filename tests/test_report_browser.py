@@ -10,11 +10,15 @@ import shutil
 import time
 
 import pytest
-
 from ci_browser.cdp import INSTALL_HINT, Browser, find_chromium
-from ci_browser.synthetic_run import FAILED_NAME, SCRIPT_NAME, build_run, metric_definitions
+from ci_browser.synthetic_run import (
+    FAILED_NAME,
+    SCRIPT_NAME,
+    build_run,
+)
+
 from colorbench.report import render_report
-from colorbench.report.data import slug
+from colorbench.report.format import slug
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +27,7 @@ def site(tmp_path_factory):
     if binary is None:
         pytest.fail(f"no Chromium found for the browser test; install it: {INSTALL_HINT}", pytrace=False)
     folder = build_run(tmp_path_factory.mktemp("browser") / "run-1")
-    with metric_definitions():
-        index = render_report(folder)
+    index = render_report(folder)
     browser = Browser(binary)
     try:
         browser.open_page()
@@ -155,3 +158,36 @@ def test_print_media_hides_controls(site):
         assert b.evaluate("getComputedStyle(document.querySelector('nav.links')).display") == "none"
     finally:
         b.send("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_a_wide_leaderboard_keeps_the_baseline_column_in_view_and_groups_toggle(site):
+    b = site["browser"]
+    b.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        mark = _open(site, "index.html")
+        board = "document.querySelector('div.board')"
+        n_metrics = b.evaluate("document.querySelectorAll('table.leaderboard')[0].tHead.rows[0].cells.length - 1")
+        assert n_metrics >= 17
+        # the table scrolls inside its box; the page itself does not run off the right edge
+        assert b.evaluate(f"{board}.scrollWidth > {board}.clientWidth")
+        assert b.evaluate("document.documentElement.scrollWidth") <= 1400
+        b.evaluate(f"{board}.scrollLeft = {board}.scrollWidth")
+        assert b.evaluate(f"{board}.scrollLeft") > 0
+        left = b.evaluate(f"{board}.getBoundingClientRect().left")
+        name_cells = b.evaluate(f"Array.from({board}.querySelectorAll('tbody th')).map(th => th.getBoundingClientRect().left)")
+        assert name_cells and all(abs(x - left) < 1 for x in name_cells)  # stuck at the left edge of the box
+        shot = site["shots"] / "wide.png"
+        b.screenshot(shot, full_page=False)
+        _keep(site, shot, "report-wide-scrolled.png")
+        visible = ("Array.from(document.querySelectorAll('section.dataset')[0].querySelectorAll("
+                   "'table.leaderboard [data-group=\"perceptual\"]')).filter(c => getComputedStyle(c).display !== 'none').length")
+        shown = b.evaluate(visible)
+        assert shown > 0
+        toggle = "document.querySelectorAll('section.dataset')[0].querySelector('input.group-toggle[value=\"perceptual\"]')"
+        b.evaluate(f"{toggle}.click()")
+        assert b.evaluate(visible) == 0 and b.evaluate(f"{toggle}.checked") is False
+        b.evaluate(f"{toggle}.click()")
+        assert b.evaluate(visible) == shown
+        assert b.problems(mark) == []
+    finally:
+        b.send("Emulation.clearDeviceMetricsOverride", {})

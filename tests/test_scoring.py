@@ -1,13 +1,12 @@
 """Folder matching, the shared scoring routine and `colorbench score`."""
 from __future__ import annotations
 
-import argparse
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage.metrics import mean_squared_error
 
@@ -108,12 +107,9 @@ def test_mixed_sizes_keep_ids_aligned(tmp_path):
 
 
 def _cli(argv):
-    from colorbench.commands import score
+    from colorbench.cli import main
 
-    parser = argparse.ArgumentParser()
-    score.register(parser.add_subparsers())
-    args = parser.parse_args(["score", *argv])
-    return args.func(args)
+    return main(["score", *argv])
 
 
 def test_score_cli_json_and_out(folders, tmp_path, capsys):
@@ -154,10 +150,85 @@ def test_score_cli_unknown_metric_and_missing_folder(folders, tmp_path, capsys):
 
 
 def test_registry_contents():
-    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS, describe_metrics
+    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS
 
     assert all(n in METRICS for n in DEFAULT_METRICS)
     for s in pixel.SPECS:
         assert METRICS.get(s.name) is s
-    rows = describe_metrics()
-    assert len(rows) == len(METRICS) and all(len(r["definition"]) > 80 for r in rows)
+    assert all(len(e.obj.definition) > 80 for e in METRICS.entries())
+
+
+def test_one_metric_that_cannot_score_fails_alone_with_its_reason(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    mses = []
+    for name, size in (("big1", 24), ("tiny", 8), ("big2", 24)):
+        img = rng.integers(0, 256, size=(size, size, 3))
+        _save(gt / f"{name}.png", img)
+        _save(pred / f"{name}.png", np.clip(img + 9, 0, 255))
+        mses.append(mean_squared_error(img / 255.0, np.clip(img + 9, 0, 255) / 255.0))
+    out = tmp_path / "scores"
+    code = _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "mse,ssim", "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 6, captured.err  # partial: before, one tiny image threw away every metric (traceback)
+    scored = json.loads(captured.out)
+    assert scored["ssim"] is None and scored["n"] == 3
+    assert scored["mse"] == pytest.approx(np.mean(mses), rel=1e-6)  # float32 decoding; every image, the tiny one too
+    assert "metric ssim failed" in captured.err and "11x11" in captured.err
+    summary = json.loads((out / "summary.json").read_text())
+    assert "11x11" in summary["failed"]["ssim"] and "mse" in summary["metrics"]
+
+
+def test_fid_of_a_single_image_fails_fid_only(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, size=(32, 32, 3))
+    _save(tmp_path / "gt" / "only.png", img)
+    _save(tmp_path / "pred" / "only.png", 255 - img)
+    code = _cli(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr,fid,kid", "--json"])
+    captured = capsys.readouterr()
+    assert code == 6, captured.err
+    scored = json.loads(captured.out)
+    assert scored["fid"] is None and scored["kid"] is None and scored["psnr"] > 0
+    assert "at least 2" in captured.err
+
+
+def test_an_unwritable_out_folder_is_refused_before_scoring(folders, tmp_path, capsys, monkeypatch):
+    pred, gt = folders
+    (tmp_path / "afile").write_text("x")
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("scored before checking --out")
+
+    monkeypatch.setattr("colorbench.scoring.engine.score_pairs", must_not_run)
+    code = _cli(["--pred", str(pred), "--gt", str(gt), "--metrics", "mse", "--out", str(tmp_path / "afile" / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--out" in err and "is a file" in err and "\n" not in err, err
+
+
+def test_file_names_that_are_not_utf8(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    name = os.fsdecode(b"caf\xe9")  # latin-1 bytes: not valid UTF-8
+    img = rng.integers(0, 256, size=(16, 16, 3))
+    for folder, arr in (("gt", img), ("pred", np.clip(img + 5, 0, 255))):
+        _save(tmp_path / folder / f"{name}.png", arr)
+    out = tmp_path / "scores"
+    assert _cli(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "mse", "--out", str(out)]) == 0
+    rows = list(csv.reader((out / "per_image.csv").open(encoding="utf-8")))
+    assert rows[1][0] == "caf\\udce9"  # written as visible escapes, never as invalid UTF-8
+
+
+def test_batches_are_bounded_by_pixels_not_by_count(tmp_path):
+    from colorbench.scoring.plan import plan_batches
+
+    rng = np.random.default_rng(4)
+    for i, size in enumerate([40, 40, 40, 12, 40, 12, 12]):
+        img = rng.integers(0, 256, size=(size, size, 3))
+        _save(tmp_path / "gt" / f"{i}.png", img)
+        _save(tmp_path / "pred" / f"{i}.png", img)
+    pairs = match_folders(tmp_path / "pred", tmp_path / "gt").pairs
+    plan = plan_batches(pairs, 16, "exclude", max_pixels=2 * 40 * 40)
+    sizes = [sum(item.pixels for item in batch) for batch in plan.batches]
+    assert max(sizes) <= 2 * 40 * 40 and sum(sizes) == 4 * 40 * 40 + 3 * 12 * 12
+    assert sorted(item.pair.id for batch in plan.batches for item in batch) == [str(i) for i in range(7)]
+    assert all(len({item.size for item in batch}) == 1 for batch in plan.batches)  # one size per batch
+    assert len(plan_batches(pairs, 16, "exclude").batches) == 2  # without the small budget: one batch per size

@@ -10,11 +10,17 @@ import torch
 from torch import nn
 
 from baselines.common import LearnedColorizer
+from colorbench.contracts import Augment, TrainSettings
 from colorbench.training.augment import augment_batch
-from colorbench.training.checkpoint import CorruptCheckpointError, checkpoint_key, load_verified, save_verified
+from colorbench.training.checkpoint import (
+    CorruptCheckpointError,
+    checkpoint_key,
+    load_verified,
+    save_verified,
+)
 from colorbench.training.objectives import RegressionObjective
-from colorbench.training.settings import Augment, TrainSettings
-from colorbench.training.trainer import BEST, DONE, LAST, fit
+from colorbench.training.trainer import fit
+from colorbench.training.workdir import BEST, DONE, LAST
 
 CPU = torch.device("cpu")
 SETTINGS = TrainSettings(epochs=3, batch_size=2, image_size=16, lr=1e-2,
@@ -108,7 +114,7 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path):
     full, full_result = _fit(tmp_path, "full", settings=settings)
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path, "cut", objective=Interrupt(at_step=5), settings=settings)  # epoch 2, step 2
-    assert load_verified(tmp_path / "cut" / LAST)["epoch"] == 1
+    assert load_verified(tmp_path / "cut" / LAST)["state"]["epoch"] == 1
     resumed, result = _fit(tmp_path, "cut", model=_model(seed=123), settings=settings)
     assert result.status == "trained" and result.epochs_run == 3
     assert _same_weights(full, resumed)
@@ -197,11 +203,13 @@ def test_early_stopping(tmp_path):
 
 
 def test_checkpoint_key_covers_its_inputs():
-    base = dict(family="autoencoder", params={}, settings=SETTINGS, data_manifest="m1", seed=0, init_from=None)
+    base = dict(family="autoencoder", params={}, settings=SETTINGS, data={"train": "t1", "val": "v1"}, seed=0,
+                init_from=None, code="c1")
     key = checkpoint_key(**base)
     assert key == checkpoint_key(**base) and len(key) == 16
-    variants = [dict(params={"x": 1}), dict(settings=replace(SETTINGS, lr=0.5)), dict(data_manifest="m2"),
-                dict(seed=1), dict(init_from="abc"), dict(family="resnet_lab")]
+    variants = [dict(params={"x": 1}), dict(settings=replace(SETTINGS, lr=0.5)), dict(data={"train": "t2", "val": "v1"}),
+                dict(data={"train": "t1", "val": "v2"}), dict(seed=1), dict(init_from="abc"), dict(family="resnet_lab"),
+                dict(code="c2")]
     keys = {checkpoint_key(**{**base, **v}) for v in variants}
     assert key not in keys and len(keys) == len(variants)
 

@@ -17,7 +17,7 @@ import torchvision
 from colorbench import weights
 from colorbench.errors import MissingWeightsError
 from colorbench.weights import cli, convert, models, specs, store
-from colorbench.weights.verify import CALIB_ENV, default_calib_dir, lpips_calibration
+from colorbench.weights.verification import CALIB_ENV, default_calib_dir, lpips_calibration
 
 pytestmark = pytest.mark.usefixtures("weights_env")
 
@@ -72,11 +72,14 @@ def test_inception_features_match_torchscript():
         assert (ours - ref).abs().max().item() < 1e-4
 
 
-def test_lpips_backbone_files_load_strict_into_torchvision():
-    alex = torchvision.models.alexnet(weights=None).features
-    alex.load_state_dict(torch.load(weights.require("alexnet-features"), weights_only=True), strict=True)
-    vgg = torchvision.models.vgg16(weights=None).features
-    vgg.load_state_dict(torch.load(weights.require("vgg16-features"), weights_only=True), strict=True)
+@pytest.mark.parametrize("name,build", [("alexnet-features", torchvision.models.alexnet),
+                                        ("vgg16-features", torchvision.models.vgg16)])
+def test_lpips_backbone_files_load_strict_into_torchvision(name, build):
+    features = build(weights=None).features
+    state = torch.load(weights.require(name), weights_only=True)
+    keys = features.load_state_dict(state, strict=True)
+    assert keys.missing_keys == [] and keys.unexpected_keys == []
+    assert all(torch.equal(v, state[k]) for k, v in features.state_dict().items())  # every tensor is the file's
 
 
 @pytest.mark.parametrize("net", ["alex", "vgg"])

@@ -1,27 +1,16 @@
 """`colorbench compare NEW OLD [--tolerances FILE]`: exit 1 on a regression, 2 if incompatible."""
 from __future__ import annotations
 
-import sys
-
-from colorbench.compare import Incompatible, compare_tables, format_rows, load_tolerances
-from colorbench.records import read_results
 
 
 def handle(args) -> int:
+    from colorbench.compare import compare_tables, format_rows, gate_fails, load_tolerances
+    from colorbench.results import read_results
+
     tolerances = load_tolerances(args.tolerances)
-    try:
-        new, old = read_results(args.new), read_results(args.old)
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"colorbench compare: {exc}", file=sys.stderr)
-        return 2
-    try:
-        rows = compare_tables(new, old, tolerances)
-    except Incompatible as exc:
-        print(f"colorbench compare: incompatible tables: {exc}", file=sys.stderr)
-        return 2
+    rows = compare_tables(read_results(args.new), read_results(args.old), tolerances)
     print(format_rows(rows, show_all=args.all))
-    bad = [r for r in rows if r.verdict in ("regressed", "failed", "missing")]
-    return 1 if bad else 0
+    return 1 if gate_fails(rows) else 0
 
 
 def register(sub) -> None:

@@ -7,9 +7,9 @@ import re
 
 def _rows(kind: str) -> list[dict]:
     if kind == "baselines":
-        from baselines.registry import BASELINES
+        from colorbench.families import listed
 
-        return [{"name": e.name, "description": e.description, "learned": e.obj.learned} for e in BASELINES.entries()]
+        return listed()
     if kind == "metrics":
         from colorbench.metrics.registry import METRICS
 
@@ -35,7 +35,9 @@ def handle(args) -> int:
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        print(f"{r['name']:<{width}}  {_first_sentence(r['description'])}")
+        plugin = r.get("plugin")
+        mark = f"  [plug-in: {plugin['package']} {plugin['version']}]" if plugin else ""
+        print(f"{r['name']:<{width}}  {_first_sentence(r['description'])}{mark}")
     return 0
 
 

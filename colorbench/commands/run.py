@@ -5,9 +5,7 @@ import dataclasses
 import sys
 
 from colorbench.config import load_config
-from colorbench.plan import build_plan
-
-EXIT_PARTIAL = 6
+from colorbench.errors import EXIT_PARTIAL, UsageError
 
 
 def handle(args) -> int:
@@ -16,14 +14,24 @@ def handle(args) -> int:
         config = dataclasses.replace(config, strict=True)
     if args.output_dir:
         config = dataclasses.replace(config, output_dir=args.output_dir)
-    plan = build_plan(config, args.config, args.device)
-    from colorbench.harness import run_benchmark  # heavy imports only once the config is valid
+    from colorbench.plan import build_plan  # torch: only once the config parsed
 
-    summary = run_benchmark(plan)
-    print(f"results: {summary.output_dir / 'results.csv'}")
-    print(f"report:  {summary.output_dir / 'reports' / 'index.html'}")
-    if summary.partial:
-        print(f"colorbench: partial run: failed baselines: {', '.join(summary.failed)} (see run.json)", file=sys.stderr)
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
+    if only is not None and not only:
+        raise UsageError("--only names no baseline row")
+    plan = build_plan(config, args.config, args.device, force=args.force, only=only)
+    from colorbench import distributed
+    from colorbench.pipeline.harness import (
+        run_benchmark,  # heavy imports only once the config is valid
+    )
+
+    result = run_benchmark(plan)
+    if not distributed.world().main:
+        return 0
+    print(f"results: {plan.output_dir / 'results.csv'}")
+    print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
+    if result.failed:
+        print(f"colorbench: partial run: failed baselines: {', '.join(result.failed)} (see run.json)", file=sys.stderr)
         return EXIT_PARTIAL
     return 0
 
@@ -34,4 +42,8 @@ def register(sub) -> None:
     p.add_argument("--device", help="override the config's device: auto, cpu, cuda, cuda:N")
     p.add_argument("--strict", action="store_true", help="any skipped image is an error, before scoring")
     p.add_argument("--output-dir", help="override the config's output_dir")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
+    p.add_argument("--only", metavar="NAME[,NAME...]",
+                   help="run only these baseline rows, into OUTPUT_DIR/parts/<names>/ (then: colorbench merge OUTPUT_DIR)")
     p.set_defaults(func=handle)

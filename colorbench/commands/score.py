@@ -12,11 +12,9 @@ import math
 import sys
 from pathlib import Path
 
-from colorbench.errors import ColorbenchError, DataError, UsageError
-from colorbench.imageio import atomic_write_bytes
-from colorbench.metrics.base import MetricContext
-from colorbench.registry import UnknownNameError
-from colorbench.scoring import SIZE_POLICIES, ScoreResult, match_folders, score_pairs
+from colorbench.errors import EXIT_PARTIAL, DataError, UsageError
+from colorbench.files import display_name, unwritable_reason, write_text
+from colorbench.scoring.plan import SIZE_POLICIES
 from colorbench.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci
 
 
@@ -41,8 +39,8 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or math.isnan(x) else f"{x:.5g}"
 
 
-def _summary(result: ScoreResult, seed: int) -> dict:
-    from colorbench.metrics.registry import METRICS, direction
+def _summary(result, seed: int) -> dict:
+    from colorbench.metrics.registry import METRICS, direction_word
 
     out = {}
     for name, mv in result.values.items():
@@ -51,7 +49,7 @@ def _summary(result: ScoreResult, seed: int) -> dict:
         out[name] = {
             "value": _num(mv.value),
             "ci95": list(ci) if ci else None,
-            "direction": direction(spec),
+            "direction": direction_word(spec),
             "unit": spec.unit,
             "definition": spec.definition,
             "extra": {k: _num(v) if isinstance(v, float) else v for k, v in mv.extra.items()
@@ -70,55 +68,53 @@ def _table(summary: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def _write_outputs(out: Path, result: ScoreResult, summary: dict, info: dict) -> None:
+def _write_outputs(out: Path, result, summary: dict, info: dict) -> None:
     per_image = {n: mv.per_image.cpu().tolist() for n, mv in result.values.items() if mv.per_image is not None}
     lines = [["id", *per_image]] + [[i, *(repr(v[k]) for v in per_image.values())] for k, i in enumerate(result.ids)]
-
-    def write_csv(fh) -> None:
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(lines)
-        fh.write(text.getvalue().encode())
-
-    atomic_write_bytes(out / "per_image.csv", write_csv)
-    payload = {"n": len(result.ids), "metrics": summary, **info}
-    atomic_write_bytes(out / "summary.json", lambda fh: fh.write(json.dumps(payload, indent=2).encode()))
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(lines)
+    write_text(out / "per_image.csv", text.getvalue())
+    payload = {"n": len(result.ids), "metrics": summary, "failed": result.failed, **info}
+    write_text(out / "summary.json", json.dumps(payload, indent=2))
 
 
 def handle(args) -> int:
-    try:
-        return _handle(args)
-    except UnknownNameError as exc:
-        print(f"colorbench score: {exc}", file=sys.stderr)
-        return 2
-    except ColorbenchError as exc:
-        print(f"colorbench score: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-def _handle(args) -> int:
+    from colorbench import distributed
     from colorbench.plan import resolve_device
 
     names = _metric_names(args.metrics)
     try:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"--device: {exc}") from None
+    distributed.init(device)  # under torchrun each rank scores a shard; rank 0 reports
+    device = distributed.local_device(device)
+    main = distributed.world().main
+    if args.out and (reason := unwritable_reason(Path(args.out))) is not None:
+        raise UsageError(f"--out: {reason}")  # checked before scoring, not after
+    from colorbench.metrics.base import MetricContext
+    from colorbench.scoring import match_folders, score_pairs
+
     match = match_folders(args.pred, args.gt)
     for label, ids in (("missing predictions", match.missing), ("extra predictions", match.extra),
                        ("ambiguous ids (several files)", match.ambiguous)):
-        if ids:
-            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        if ids and main:
+            shown = ", ".join(map(display_name, ids[:5])) + (", ..." if len(ids) > 5 else "")
             print(f"colorbench score: {len(ids)} {label}: {shown}", file=sys.stderr)
     if args.strict and (match.missing or match.ambiguous):
         raise DataError("missing or ambiguous predictions under --strict")
     result = score_pairs(
         match.pairs, names, MetricContext(device=device, seed=args.seed), batch_size=args.batch_size,
-        size_policy=args.size_policy, strict=args.strict,
+        size_policy=args.size_policy, strict=args.strict, key_real_stats_by_files=True,
     )
+    if not main:
+        return EXIT_PARTIAL if result.failed else 0
     for label, ids in (("size mismatches excluded", result.size_mismatch),
                        ("predictions resized", result.resized), ("unreadable pairs", result.unreadable)):
         if ids:
-            print(f"colorbench score: {len(ids)} {label}: {', '.join(ids[:5])}", file=sys.stderr)
+            print(f"colorbench score: {len(ids)} {label}: {', '.join(map(display_name, ids[:5]))}", file=sys.stderr)
+    for name, reason in result.failed.items():
+        print(f"colorbench score: metric {name} failed: {reason}", file=sys.stderr)
     summary = _summary(result, args.seed)
     if args.out:
         info = {
@@ -129,11 +125,12 @@ def _handle(args) -> int:
         }
         _write_outputs(Path(args.out), result, summary, info)
     if args.json:
-        print(json.dumps({**{n: s["value"] for n, s in summary.items()}, "n": len(result.ids)}))
+        print(json.dumps({**{n: s["value"] for n, s in summary.items()}, **{n: None for n in result.failed},
+                          "n": len(result.ids)}))
     else:
         print(_table(summary))
         print(f"n = {len(result.ids)} image pairs", file=sys.stderr)
-    return 0
+    return EXIT_PARTIAL if result.failed else 0
 
 
 def register(sub) -> None:

@@ -23,8 +23,3 @@ for _ref in REFERENCE_SETS.values():
     DATASETS.register(_ref.name, partial(resolve_reference, _ref), _ref.description)
 for _tv in TORCHVISION_SETS.values():
     DATASETS.register(_tv.name, partial(resolve_torchvision, _tv), _tv.description)
-
-
-def describe_datasets() -> list[tuple[str, str]]:
-    """(name, one-line description) for `colorbench list datasets`, in registration order."""
-    return [(entry.name, entry.description) for entry in DATASETS.entries()]

@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 from colorbench.errors import DataError
 from colorbench.imageio import UnreadableImage
 
-from .records import ImageRecord
+from .manifest import ImageRecord
 from .resize import resize
 
 

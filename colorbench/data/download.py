@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorbench.errors import DataError
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 
 TIMEOUT_S = 60.0
 _CHUNK = 1 << 16

@@ -7,18 +7,16 @@ changed stat.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes, name_bytes
+from colorbench.hashing import sha256_bytes, sha256_file
 from colorbench.paths import cache_dir
-
-from .records import sha256_file
 
 
 def _cache_file(root: Path) -> Path:
-    key = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:24]
+    key = sha256_bytes(name_bytes(str(root.resolve())))[:24]
     return cache_dir("hashes") / f"{key}.json"
 
 

@@ -7,7 +7,7 @@ An image is excluded, in this order of reasons:
   low-chroma      mean chroma < chroma_threshold, where chroma = sqrt(a^2 + b^2) in CIELAB
                   (colorbench.color.rgb_to_lab, D65) averaged over all pixels at full resolution.
 
-Default threshold 1.0 (DatasetSpec.DEFAULT_CHROMA_THRESHOLD), from the imagenet-samples
+Default threshold 1.0 (colorbench.data.spec.DEFAULT_CHROMA_THRESHOLD), from the imagenet-samples
 distribution: 977 RGB files; 3 are black-and-white photos stored as colour JPEGs with mean chroma
 0.00-0.11 (JPEG chroma noise, one with a small colour logo); the next lowest is 1.12, a brown beetle
 on white, and everything from there up (espresso maker 1.22, a selective-colour plunger 1.58,
@@ -21,7 +21,6 @@ rescan. Unreadable results are not cached (they may be transient) and are re-rea
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -33,10 +32,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from colorbench.color import rgb_to_lab
-from colorbench.imageio import UnreadableImage, atomic_write_bytes
+from colorbench.files import atomic_write_bytes
+from colorbench.hashing import sha256_bytes
+from colorbench.imageio import UnreadableImage
 from colorbench.paths import cache_dir
 
-from .records import ImageRecord
+from .manifest import ImageRecord
 
 HYGIENE_VERSION = 1  # bump when a measurement changes meaning; old cache files are then ignored
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -104,7 +105,7 @@ class _Measuring(Dataset):
 
 
 def _cache_path(manifest_hash: str, reader_key: str) -> Path:
-    reader = hashlib.sha256(reader_key.encode()).hexdigest()[:12]
+    reader = sha256_bytes(reader_key.encode())[:12]
     return cache_dir("hygiene") / f"{manifest_hash[:32]}-{reader}-v{HYGIENE_VERSION}.json"
 
 

@@ -1,4 +1,6 @@
-"""load_dataset: spec -> records -> hygiene -> seeded splits -> per-split torch Datasets + a report."""
+"""load_dataset: (DatasetConfig, LoadOptions) -> records -> hygiene -> seeded splits -> per-split
+torch Datasets + a report. The one cap on how many images a split yields is applied later, by
+colorbench.pipeline.data.capped_split (the first k of the seeded order)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -11,14 +13,14 @@ from .dataset import ImageDataset
 from .hygiene import HYGIENE_VERSION, REASONS, Exclusion, exclusion, measure_all
 from .resize import describe
 from .sources import ResolvedSource
-from .spec import SPLITS, DatasetSpec
+from .spec import SPLITS, DatasetConfig, LoadOptions
 from .splits import assign_splits
 
 
 @dataclass(frozen=True)
 class DatasetReport:
     """Always produced; recorded with results. n_used = images that passed hygiene (before the
-    split and max_images); split_sizes = what each split finally yields."""
+    split); split_sizes = what each split yields (before any cap)."""
 
     name: str
     source: str
@@ -29,11 +31,11 @@ class DatasetReport:
     excluded: tuple[Exclusion, ...]  # sorted by id; each (id, reason, detail)
     chroma_threshold: float
     hygiene_version: int
+    reader: str  # how pixels are derived from the files (the hygiene cache key's part)
     resize: str
     seed: int
     fractions: dict[str, float] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=dict)
-    max_images: int | None = None
 
     def excluded_by_reason(self) -> dict[str, int]:
         counts = Counter(e.reason for e in self.excluded)
@@ -51,7 +53,8 @@ class DatasetReport:
 
 @dataclass(frozen=True)
 class PreparedDataset:
-    spec: DatasetSpec
+    config: DatasetConfig
+    options: LoadOptions
     report: DatasetReport
     resolved: ResolvedSource = field(repr=False)
     _splits: dict[str, ImageDataset] = field(repr=False)
@@ -62,48 +65,30 @@ class PreparedDataset:
         return self._splits[name]
 
 
-def _cap(ids: list[str], max_images: int | None) -> list[str]:
-    return ids if max_images is None else ids[:max_images]
+def load_dataset(config: DatasetConfig, options: LoadOptions = LoadOptions(), progress: bool = True) -> PreparedDataset:
+    """Resolve, scan and split the dataset `config` describes.
 
-
-def load_dataset(spec: DatasetSpec, progress: bool = True) -> PreparedDataset:
-    """Resolve, scan and split the dataset `spec` describes.
-
-    Raises registry.UnknownNameError for an unknown spec.source, DataError when the data cannot be
-    found/downloaded, or (strict=True) when any file is unreadable.
+    Raises registry.UnknownNameError for an unknown source, DataError when the data cannot be
+    found/downloaded, or (options.strict) when any file is unreadable.
     """
-    resolver = DATASETS.get(spec.source)
-    resolved = resolver(spec, progress)
-    measurements = measure_all(resolved.records, resolved.reader, resolved.manifest_hash, spec.label, progress)
-    excluded = tuple(e for r in resolved.records if (e := exclusion(measurements[r.id], spec.chroma_threshold)))
+    resolved = DATASETS.get(config.source_name)(config, progress)
+    measurements = measure_all(resolved.records, resolved.reader, resolved.manifest_hash, config.name, progress)
+    excluded = tuple(e for r in resolved.records if (e := exclusion(measurements[r.id], options.chroma_threshold)))
     unreadable = [e for e in excluded if e.reason == "unreadable"]
-    if spec.strict and unreadable:
+    if options.strict and unreadable:
         shown = "; ".join(f"{e.id}: {e.detail}" for e in unreadable[:5])
-        raise DataError(f"{spec.label}: {len(unreadable)} unreadable file(s) under strict mode: {shown}")
-
+        raise DataError(f"{config.name}: {len(unreadable)} unreadable file(s) under strict mode: {shown}")
     dropped = {e.id for e in excluded}
     by_id = {r.id: r for r in resolved.records}
-    seeded = assign_splits(list(by_id), spec.fractions(), spec.seed)
-    splits: dict[str, ImageDataset] = {}
-    for name in SPLITS:
-        kept = _cap([i for i in seeded[name] if i not in dropped], spec.max_images)
-        records = tuple(sorted(by_id[i] for i in kept))
-        splits[name] = ImageDataset(name, records, resolved.reader, spec.size, spec.resize_policy)
-
+    seeded = assign_splits(list(by_id), config.split.fractions(), options.seed)
+    splits = {name: ImageDataset(name, tuple(sorted(by_id[i] for i in seeded[name] if i not in dropped)),
+                                 resolved.reader, options.size, options.resize_policy) for name in SPLITS}
     report = DatasetReport(
-        name=spec.label,
-        source=spec.source,
-        location=resolved.location,
-        manifest_hash=resolved.manifest_hash,
-        n_found=len(resolved.records),
-        n_used=len(resolved.records) - len(excluded),
-        excluded=excluded,
-        chroma_threshold=float(spec.chroma_threshold),
-        hygiene_version=HYGIENE_VERSION,
-        resize=describe(spec.resize_policy, spec.size),
-        seed=spec.seed,
-        fractions=spec.fractions(),
-        split_sizes={name: len(ds) for name, ds in splits.items()},
-        max_images=spec.max_images,
+        name=config.name, source=config.source_name, location=resolved.location,
+        manifest_hash=resolved.manifest_hash, n_found=len(resolved.records),
+        n_used=len(resolved.records) - len(excluded), excluded=excluded,
+        chroma_threshold=float(options.chroma_threshold), hygiene_version=HYGIENE_VERSION,
+        reader=resolved.reader.key, resize=describe(options.resize_policy, options.size), seed=options.seed,
+        fractions=config.split.fractions(), split_sizes={name: len(ds) for name, ds in splits.items()},
     )
-    return PreparedDataset(spec, report, resolved, splits)
+    return PreparedDataset(config, options, report, resolved, splits)

@@ -12,7 +12,7 @@ import numpy as np
 
 from colorbench.imageio import UnreadableImage, load_rgb_array
 
-from .records import ImageRecord
+from .manifest import ImageRecord
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Named reference sets (imagenet-samples, kodak24, mcmaster, cbsd68) with shipped manifests.
 
-Lookup order: spec.root if given (only there); else $COLORBENCH_DATA/<name>/ if that folder
+Lookup order: dataset.root if given (only there); else $COLORBENCH_DATA/<name>/ if that folder
 exists; else cache_dir('datasets')/<name>/, downloading whatever is missing (unless
-spec.download is false). Records come from the shipped manifest, so extra files in a folder are
+dataset.download is false). Records come from the shipped manifest, so extra files in a folder are
 ignored and the manifest hash is the manifest's own (no hashing needed). Local folders are
-checked for presence of every listed file; spec.verify_hashes also checks their SHA-256.
+checked for presence of every listed file; dataset.verify_hashes also checks their SHA-256.
 """
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorbench.errors import DataError
+from colorbench.hashing import sha256_file
 from colorbench.paths import cache_dir, data_root
 
 from .download import download_missing
+from .manifest import manifest_hash, parse_manifest
 from .readers import FileReader
-from .records import manifest_hash, parse_manifest, sha256_file
 from .sources import ResolvedSource, make_records
-from .spec import DatasetSpec
+from .spec import DatasetConfig
 
 DOWNLOAD_BASE_ENV = "COLORBENCH_DOWNLOAD_BASE"
 
@@ -71,9 +72,9 @@ def shipped_manifest(name: str) -> dict[str, str]:
     return parse_manifest(text, f"manifests/{name}.sha256")
 
 
-def download_base(ref: ReferenceSet, spec: DatasetSpec) -> str:
-    """spec.download_base, else $COLORBENCH_DOWNLOAD_BASE (a mirror with one folder per set), else upstream."""
-    mirror = spec.download_base or os.environ.get(DOWNLOAD_BASE_ENV)
+def download_base(ref: ReferenceSet, dataset: DatasetConfig) -> str:
+    """dataset.download_base, else $COLORBENCH_DOWNLOAD_BASE (a mirror with one folder per set), else upstream."""
+    mirror = dataset.download_base or os.environ.get(DOWNLOAD_BASE_ENV)
     return f"{mirror.rstrip('/')}/{ref.name}" if mirror else ref.upstream_url()
 
 
@@ -91,28 +92,28 @@ def _verify_hashes(folder: Path, files: dict[str, str], label: str, progress: bo
         raise DataError(f"{label}: {len(bad)} files in {folder} do not match the manifest SHA-256: {', '.join(bad[:5])}")
 
 
-def locate(ref: ReferenceSet, spec: DatasetSpec, progress: bool) -> tuple[Path, str]:
+def locate(ref: ReferenceSet, dataset: DatasetConfig, progress: bool) -> tuple[Path, str]:
     """(folder holding a complete copy, how it was found)."""
     files = shipped_manifest(ref.name)
-    if spec.root is not None:
-        folder, where = Path(spec.root).expanduser(), "root"
-        _require_present(folder, files, ref.name, "the root given in the dataset spec")
+    if dataset.root is not None:
+        folder, where = Path(dataset.root).expanduser(), "root"
+        _require_present(folder, files, ref.name, "the root given in the dataset config")
     elif (env := data_root()) is not None and (env / ref.name).is_dir():
         folder, where = env / ref.name, "COLORBENCH_DATA"
         _require_present(folder, files, ref.name, "$COLORBENCH_DATA")
     else:
         folder, where = cache_dir("datasets") / ref.name, "cache"
-        if not spec.download:
+        if not dataset.download:
             _require_present(folder, files, ref.name, "cache; downloading is disabled")
-        elif download_missing(download_base(ref, spec), files, folder, ref.name, progress):
+        elif download_missing(download_base(ref, dataset), files, folder, ref.name, progress):
             where = "downloaded"
-    if spec.verify_hashes:
+    if dataset.verify_hashes:
         _verify_hashes(folder, files, ref.name, progress)
     return folder, where
 
 
-def resolve_reference(ref: ReferenceSet, spec: DatasetSpec, progress: bool = True) -> ResolvedSource:
-    folder, where = locate(ref, spec, progress)
+def resolve_reference(ref: ReferenceSet, dataset: DatasetConfig, progress: bool = True) -> ResolvedSource:
+    folder, where = locate(ref, dataset, progress)
     files = shipped_manifest(ref.name)
-    records = make_records(folder, sorted(files), spec, ref.name)
+    records = make_records(folder, sorted(files), dataset, ref.name)
     return ResolvedSource(records, manifest_hash(files), f"{where}:{folder}", FileReader())

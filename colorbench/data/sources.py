@@ -1,4 +1,4 @@
-"""Turning a DatasetSpec into records: the `folder` and `paired` sources, and shared helpers.
+"""Turning a DatasetConfig into records: the `folder` and `paired` sources, and shared helpers.
 
 A source resolves to a ResolvedSource: sorted records, the manifest hash of their content, where
 the files were found, and the reader that produces ground-truth pixels from a record.
@@ -17,9 +17,9 @@ from colorbench.errors import DataError
 from colorbench.imageio import IMAGE_SUFFIXES
 
 from .hashcache import hash_files
+from .manifest import ImageRecord, check_unique_ids, manifest_hash, record_id
 from .readers import FileReader, PairedReader
-from .records import ImageRecord, check_unique_ids, manifest_hash, record_id
-from .spec import DatasetSpec
+from .spec import DatasetConfig
 
 
 class Reader(Protocol):
@@ -36,7 +36,7 @@ class ResolvedSource:
     reader: Reader
 
 
-Resolver = Callable[[DatasetSpec, bool], ResolvedSource]  # (spec, show progress bars)
+Resolver = Callable[[DatasetConfig, bool], ResolvedSource]  # (dataset config, show progress bars)
 
 
 def scan_image_files(root: Path) -> list[str]:
@@ -55,45 +55,45 @@ def scan_image_files(root: Path) -> list[str]:
     return sorted(names)
 
 
-def category_of(relative: str, spec: DatasetSpec) -> str | None:
+def category_of(relative: str, dataset: DatasetConfig) -> str | None:
     """'subfolder': first-level folder (ImageFolder convention), None for files at the root;
     'regex': group 'category' of re.search on the file name, None when it does not match."""
-    if spec.category_from == "subfolder":
+    if dataset.category_from == "subfolder":
         head, sep, _ = relative.partition("/")
         return head if sep else None
-    if spec.category_from == "regex":
-        match = re.search(spec.category_regex or "", relative.rpartition("/")[2])
+    if dataset.category_from == "regex":
+        match = re.search(dataset.category_regex or "", relative.rpartition("/")[2])
         return match.group("category") if match else None
     return None
 
 
-def make_records(root: Path, relative_names: list[str], spec: DatasetSpec, where: str) -> tuple[ImageRecord, ...]:
-    records = sorted(ImageRecord(record_id(n), root / n, category_of(n, spec)) for n in relative_names)
+def make_records(root: Path, relative_names: list[str], dataset: DatasetConfig, where: str) -> tuple[ImageRecord, ...]:
+    records = sorted(ImageRecord(record_id(n), root / n, category_of(n, dataset)) for n in relative_names)
     check_unique_ids(records, where)
     return tuple(records)
 
 
-def _local_root(spec: DatasetSpec) -> Path:
-    if spec.root is None:
-        raise DataError(f"dataset source {spec.source!r} needs root: the directory holding the images")
-    root = Path(spec.root).expanduser()
+def _local_root(dataset: DatasetConfig) -> Path:
+    if dataset.root is None:
+        raise DataError(f"dataset source {dataset.source_name!r} needs root: the directory holding the images")
+    root = Path(dataset.root).expanduser()
     if not root.is_dir():
-        raise DataError(f"dataset {spec.label!r}: root {str(root)!r} is not a directory")
+        raise DataError(f"dataset {dataset.name!r}: root {str(root)!r} is not a directory")
     return root
 
 
-def _resolve_files(spec: DatasetSpec, reader: Reader) -> ResolvedSource:
-    root = _local_root(spec)
+def _resolve_files(dataset: DatasetConfig, reader: Reader) -> ResolvedSource:
+    root = _local_root(dataset)
     names = scan_image_files(root)
     if not names:
-        raise DataError(f"dataset {spec.label!r}: no image files ({', '.join(IMAGE_SUFFIXES)}) under {root}")
-    records = make_records(root, names, spec, str(root))
+        raise DataError(f"dataset {dataset.name!r}: no image files ({', '.join(IMAGE_SUFFIXES)}) under {root}")
+    records = make_records(root, names, dataset, str(root))
     return ResolvedSource(records, manifest_hash(hash_files(root, names)), f"folder:{root}", reader)
 
 
-def resolve_folder(spec: DatasetSpec, progress: bool = True) -> ResolvedSource:
-    return _resolve_files(spec, FileReader())
+def resolve_folder(dataset: DatasetConfig, progress: bool = True) -> ResolvedSource:
+    return _resolve_files(dataset, FileReader())
 
 
-def resolve_paired(spec: DatasetSpec, progress: bool = True) -> ResolvedSource:
-    return _resolve_files(spec, PairedReader(spec.gray_side))
+def resolve_paired(dataset: DatasetConfig, progress: bool = True) -> ResolvedSource:
+    return _resolve_files(dataset, PairedReader(dataset.gray_side))

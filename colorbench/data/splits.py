@@ -9,13 +9,14 @@ images and approximately proportional over used ones.
 """
 from __future__ import annotations
 
-import hashlib
+from colorbench.files import name_bytes
+from colorbench.hashing import sha256_bytes
 
 from .spec import SPLITS
 
 
 def rank_key(seed: int, image_id: str) -> str:
-    return hashlib.sha256(f"{seed}:{image_id}".encode("utf-8")).hexdigest()
+    return sha256_bytes(f"{seed}:".encode() + name_bytes(image_id))
 
 
 def seeded_order(ids: list[str], seed: int) -> list[str]:
@@ -24,7 +25,7 @@ def seeded_order(ids: list[str], seed: int) -> list[str]:
 
 
 def assign_splits(ids: list[str], fractions: dict[str, float], seed: int) -> dict[str, list[str]]:
-    """{split: ids in seeded order}; fractions are validated by DatasetSpec (in [0, 1], sum 1)."""
+    """{split: ids in seeded order}; fractions are validated by data.spec.Split (in [0, 1], sum 1)."""
     order = seeded_order(ids, seed)
     n = len(order)
     cut_train = round(n * fractions["train"])

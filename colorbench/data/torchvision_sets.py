@@ -1,7 +1,7 @@
 """torchvision-backed sets (Flowers102, CIFAR10, STL10, CelebA, Places365).
 
-Files live in spec.root or cache_dir('datasets', 'torchvision', <name>). torchvision is asked for
-an existing copy first (download=False); only if that fails and spec.download is true is it
+Files live in dataset.root or cache_dir('datasets', 'torchvision', <name>). torchvision is asked for
+an existing copy first (download=False); only if that fails and dataset.download is true is it
 asked to download. Either failure becomes a DataError naming the set, split and folder.
 
 Records are '<split>/<index:06d>' with path = the dataset folder; categories are not derived.
@@ -10,7 +10,6 @@ The manifest hash identifies the set by torchvision class, split and length, not
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from colorbench.errors import DataError
+from colorbench.hashing import sha256_bytes
 from colorbench.paths import cache_dir
 
-from .records import ImageRecord
+from .manifest import ImageRecord
 from .sources import ResolvedSource
-from .spec import DatasetSpec
+from .spec import DatasetConfig
 
 
 @dataclass(frozen=True)
@@ -79,16 +79,16 @@ class TorchvisionReader:
         return np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0, mode
 
 
-def open_torchvision(tv: TorchvisionSet, spec: DatasetSpec) -> tuple[Any, Path, str]:
-    split = spec.upstream_split or tv.default_split
+def open_torchvision(tv: TorchvisionSet, dataset: DatasetConfig) -> tuple[Any, Path, str]:
+    split = dataset.upstream_split or tv.default_split
     if split not in tv.splits:
         raise DataError(f"{tv.name}: upstream_split must be one of {tv.splits}, got {split!r}")
-    root = Path(spec.root).expanduser() if spec.root else cache_dir("datasets", "torchvision", tv.name)
+    root = Path(dataset.root).expanduser() if dataset.root else cache_dir("datasets", "torchvision", tv.name)
     try:
         return tv.construct(root, split, download=False), root, split
     except (RuntimeError, OSError) as exc:
         absent = f"torchvision {tv.class_name} (split {split!r}) is not in {root}: {exc}"
-    if not spec.download:
+    if not dataset.download:
         raise DataError(f"{tv.name}: {absent}; downloading is disabled")
     try:
         return tv.construct(root, split, download=True), root, split
@@ -99,9 +99,9 @@ def open_torchvision(tv: TorchvisionSet, spec: DatasetSpec) -> tuple[Any, Path, 
         ) from None
 
 
-def resolve_torchvision(tv: TorchvisionSet, spec: DatasetSpec, progress: bool = True) -> ResolvedSource:
-    dataset, root, split = open_torchvision(tv, spec)
+def resolve_torchvision(tv: TorchvisionSet, dataset: DatasetConfig, progress: bool = True) -> ResolvedSource:
+    dataset, root, split = open_torchvision(tv, dataset)
     n = len(dataset)
     records = tuple(ImageRecord(f"{split}/{i:06d}", root) for i in range(n))
-    identity = hashlib.sha256(f"torchvision\t{tv.class_name}\t{split}\t{n}\n".encode()).hexdigest()
+    identity = sha256_bytes(f"torchvision\t{tv.class_name}\t{split}\t{n}\n".encode())
     return ResolvedSource(records, identity, f"torchvision:{root}", TorchvisionReader(dataset, tv.name, split))

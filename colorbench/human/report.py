@@ -18,7 +18,7 @@ import numpy as np
 from markupsafe import Markup
 
 from colorbench import __version__
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
 from colorbench.report.plots import PALETTE, _label, nice_ticks
 
 from .agreement import Inputs
@@ -43,7 +43,8 @@ def text_table(result: dict) -> str:
     people = result["systems"]["people"]
     if people:
         lines.append("")
-        lines.append("systems by people (mean z-score [95% CI]; MOS): " + "; ".join(
+        what = "mean score" if result["zscore"]["method"] == "none" else "mean z-score"
+        lines.append(f"systems by people ({what} [95% CI]; MOS): " + "; ".join(
             f"{p['rank']}. {p['system']} {p['mean_z']:+.3f} {_ci(p['mean_z_ci'])}, {p['mos']:.2f}" for p in people))
     lines.append(f"n = {result['n']} rated images, {len(result['scenes'])} scenes; signed so that positive = agrees with people")
     return "\n".join(lines)

@@ -22,9 +22,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from colorbench.metrics._common import PerImageMean, lab64
+from colorbench.metrics.accumulate import PerImageMean
 from colorbench.metrics.base import MetricSpec
-from colorbench.metrics.pixel import SSIM_K1, SSIM_K2, SSIM_RADIUS, _blur_valid, _gauss_1d
+from colorbench.metrics.memo import lab64
+from colorbench.metrics.pixel import (
+    SSIM_K1,
+    SSIM_K2,
+    SSIM_RADIUS,
+    _blur_valid,
+    _gauss_1d,
+)
 
 AB_OFFSET, AB_SCALE = 128.0, 255.0
 MS_SSIM_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -70,13 +77,12 @@ def msssim_ab_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
 
 
 class MSSSIMab(PerImageMean):
-    def score(self, pred, target):
-        return msssim_ab_per_image(pred, target)
+    score = staticmethod(msssim_ab_per_image)
 
 
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        name="msssim_ab", higher_is_better=True, unit="", per_image=True, build=lambda ctx: MSSSIMab(),
+        group="pixel fidelity", name="msssim_ab", higher_is_better=True, unit="", per_image=True, build=lambda ctx: MSSSIMab(),
         definition="Multi-scale structural similarity of the chroma channels: CIELAB a* and b* (D65, "
         "skimage-compatible conversion from sRGB) encoded as (value + 128) / 255, MS-SSIM per channel "
         "(5 scales, 11-tap Gaussian, sigma 1.5, K1=0.01, K2=0.03, data range 1, betas 0.0448, 0.2856, "

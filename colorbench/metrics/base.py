@@ -2,7 +2,8 @@
 
 Every accumulator is a torchmetrics.Metric. `update(pred, target)` takes RGB batches
 (N, 3, H, W), float in [0, 1], decoded from the saved 8-bit PNGs (value / 255) at evaluation
-resolution; `compute()` returns a MetricValue. Reports read direction and unit from the spec.
+resolution; `compute()` returns plain values (accumulate.output), which colorbench.scoring turns
+into a MetricValue. Reports read direction, unit and group from the spec.
 """
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ class MetricValue:
     per_image: torch.Tensor | None = None  # (N,) float64 in update order, for per-image metrics
     extra: dict = field(default_factory=dict)  # e.g. pooled variants, warnings, weight hashes
 
+    @classmethod
+    def from_output(cls, out: dict) -> "MetricValue":
+        """From an accumulator's compute() (accumulate.output); torchmetrics squeezes a
+        one-element per_image to a scalar, so it is reshaped back to (N,)."""
+        per_image = out["per_image"]
+        return cls(float(out["value"]), per_image.reshape(-1) if per_image is not None else None, dict(out["extra"]))
+
+
+def compute_value(accumulator: Metric) -> MetricValue:
+    """An accumulator's result as a MetricValue."""
+    return MetricValue.from_output(accumulator.compute())
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -29,6 +42,10 @@ class MetricSpec:
     per_image: bool
     build: Callable[["MetricContext"], Metric]  # a fresh accumulator
     weights: tuple[str, ...] = ()  # names of colorbench weights the metric needs
+    group: str = "other"  # one of GROUPS: how the report groups leaderboard columns
+
+
+GROUPS = ("pixel fidelity", "colour classes", "perceptual", "distribution", "colourfulness", "other")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ import math
 import torch
 
 from colorbench.color import NUM_BINS, gamut_313
-from colorbench.metrics._common import PerImageMean, StreamingMetric, ab_bins, check_pair, lab64
-from colorbench.metrics.base import MetricSpec, MetricValue
+from colorbench.metrics.accumulate import PerImageMean, StreamingMetric, output
+from colorbench.metrics.base import MetricSpec
+from colorbench.metrics.memo import ab_bins, check_pair, lab64
 
 AUC_MAX_THRESHOLD = 150  # integer thresholds t = 0, 1, ..., 150 (ab units)
 _COMMON = (
@@ -16,16 +17,17 @@ _COMMON = (
 )
 
 
-class Acc313(PerImageMean):
-    def score(self, pred, target):
-        return (ab_bins(pred) == ab_bins(target)).flatten(1).double().mean(1)
+# Per-image definitions: float64 (N, 3, H, W) RGB in [0, 1] -> (N,) float64 (see functional.py).
 
 
-class Acc313Approx(PerImageMean):
-    def score(self, pred, target):
-        centres = gamut_313(pred.device)
-        diff = (centres[ab_bins(pred)] - centres[ab_bins(target)]).abs()  # (N, H, W, 2)
-        return (diff <= 10.0).all(dim=-1).flatten(1).double().mean(1)
+def acc313_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (ab_bins(pred) == ab_bins(target)).flatten(1).double().mean(1)
+
+
+def acc313_approx_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    centres = gamut_313(pred.device)
+    diff = (centres[ab_bins(pred)] - centres[ab_bins(target)]).abs()  # (N, H, W, 2)
+    return (diff <= 10.0).all(dim=-1).flatten(1).double().mean(1)
 
 
 def auc_pixel_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -39,44 +41,57 @@ def auc_pixel_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (steps - torch.ceil(err)).clamp(0, steps) / steps
 
 
+def auc_ab_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return auc_pixel_scores(pred, target).flatten(1).mean(1)
+
+
+class Acc313(PerImageMean):
+    score = staticmethod(acc313_per_image)
+
+
+class Acc313Approx(PerImageMean):
+    score = staticmethod(acc313_approx_per_image)
+
+
 class AucAb(PerImageMean):
-    def score(self, pred, target):
-        return auc_pixel_scores(pred, target).flatten(1).mean(1)
+    score = staticmethod(auc_ab_per_image)
 
 
 class AucAbRebal(StreamingMetric):
     # Weights 1/p(q) with p the ground-truth class frequencies of the evaluated set make every
     # occupied class count equally: sum_i s_i / p(q_i) / sum_i 1 / p(q_i) = mean over occupied
-    # classes q of the mean pixel score of class q. So two (313,) sums stream it exactly.
+    # classes q of the mean pixel score of class q. So two (313,) sums stream it exactly; the
+    # scores are k / 151 with integer k, so integer sums make it exact whatever the batching.
     def __init__(self) -> None:
         super().__init__()
-        self._sum_state("score_sum", (NUM_BINS,))
-        self._sum_state("count", (NUM_BINS,))
+        self.add_state("steps_sum", torch.zeros(NUM_BINS, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("count", torch.zeros(NUM_BINS, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         pred, target = check_pair(pred, target)
         q = ab_bins(target).flatten()
-        s = auc_pixel_scores(pred, target).flatten()
-        self.score_sum += torch.bincount(q, weights=s, minlength=NUM_BINS)
-        self.count += torch.bincount(q, minlength=NUM_BINS).to(torch.float64)
+        steps = torch.round(auc_pixel_scores(pred, target).flatten() * (AUC_MAX_THRESHOLD + 1)).long()
+        self.steps_sum += torch.zeros(NUM_BINS, dtype=torch.long, device=q.device).index_add_(0, q, steps)
+        self.count += torch.bincount(q, minlength=NUM_BINS)
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         occupied = self.count > 0
         k = int(occupied.sum())
-        value = (self.score_sum[occupied] / self.count[occupied]).mean().item() if k else math.nan
-        return MetricValue(value, None, {"n_classes": k, "n_pixels": int(self.count.sum())})
+        per_class = self.steps_sum[occupied].double() / (AUC_MAX_THRESHOLD + 1) / self.count[occupied].double()
+        value = per_class.mean().item() if k else math.nan
+        return output(value, n_classes=k, n_pixels=int(self.count.sum()))
 
 
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        name="acc313", higher_is_better=True, unit="fraction", per_image=True, build=lambda ctx: Acc313(),
+        group="colour classes", name="acc313", higher_is_better=True, unit="fraction", per_image=True, build=lambda ctx: Acc313(),
         definition="Colour-class accuracy: the fraction of pixels whose predicted ab falls in the same "
         "of Zhang et al.'s 313 in-gamut ab bins (10x10 grid, bin = nearest centre in Euclidean ab "
         "distance, ties to the lowest bin index) as the ground-truth ab; per image over all pixels, "
         "then the unweighted mean over images. " + _COMMON,
     ),
     MetricSpec(
-        name="acc313_approx", higher_is_better=True, unit="fraction", per_image=True,
+        group="colour classes", name="acc313_approx", higher_is_better=True, unit="fraction", per_image=True,
         build=lambda ctx: Acc313Approx(),
         definition="Approximate colour-class accuracy: like acc313, but a pixel also counts as correct "
         "when its predicted bin is one of the 8 grid neighbours of the ground-truth bin (bin centres "
@@ -84,7 +99,7 @@ SPECS: tuple[MetricSpec, ...] = (
         + _COMMON,
     ),
     MetricSpec(
-        name="auc_ab", higher_is_better=True, unit="fraction", per_image=True, build=lambda ctx: AucAb(),
+        group="colour classes", name="auc_ab", higher_is_better=True, unit="fraction", per_image=True, build=lambda ctx: AucAb(),
         definition="Area under the cumulative ab-error curve (Zhang, Isola and Efros 2016): per pixel the "
         "Euclidean error e between predicted and ground-truth CIELAB ab (raw CIE units); for each "
         f"integer threshold t = 0..{AUC_MAX_THRESHOLD} the fraction of pixels with e <= t; AuC = the mean "
@@ -92,7 +107,7 @@ SPECS: tuple[MetricSpec, ...] = (
         f"{AUC_MAX_THRESHOLD}). Per image, then the unweighted mean over images. " + _COMMON,
     ),
     MetricSpec(
-        name="auc_ab_rebal", higher_is_better=True, unit="fraction", per_image=False,
+        group="colour classes", name="auc_ab_rebal", higher_is_better=True, unit="fraction", per_image=False,
         build=lambda ctx: AucAbRebal(),
         definition="Class-rebalanced auc_ab (Zhang, Isola and Efros 2016): the same per-pixel threshold curve, "
         "pooled over all pixels of the dataset with each pixel weighted by 1/p(q), q its ground-truth "

@@ -5,8 +5,9 @@ import math
 
 import torch
 
-from colorbench.metrics._common import PerImageMean, StreamingMetric, check_pair, memo
-from colorbench.metrics.base import MetricSpec, MetricValue
+from colorbench.metrics.accumulate import PerImageMean, StreamingMetric, output
+from colorbench.metrics.base import MetricSpec
+from colorbench.metrics.memo import check_pair, memo
 
 _CF = (
     "Hasler & Süsstrunk colourfulness of an image on sRGB scaled to 0..255: rg = R - G, "
@@ -25,9 +26,11 @@ def _colorfulness(rgb: torch.Tensor) -> torch.Tensor:
     x = rgb * 255.0
     rg = (x[:, 0] - x[:, 1]).flatten(1)
     yb = (0.5 * (x[:, 0] + x[:, 1]) - x[:, 2]).flatten(1)
-    sd = (rg.var(1, correction=0) + yb.var(1, correction=0)).sqrt()
-    mu = (rg.mean(1).square() + yb.mean(1).square()).sqrt()
-    return sd + 0.3 * mu
+    mu_rg, mu_yb = rg.mean(1), yb.mean(1)
+    # two-pass variance with row means: torch.var's kernel depends on the batch shape, this does
+    # not, so an image's value is the same whatever it is batched with
+    var = (rg - mu_rg[:, None]).square().mean(1) + (yb - mu_yb[:, None]).square().mean(1)
+    return var.sqrt() + 0.3 * (mu_rg.square() + mu_yb.square()).sqrt()
 
 
 class Colorfulness(PerImageMean):
@@ -39,11 +42,11 @@ class Colorfulness(PerImageMean):
         self.truth_sum += colorfulness_per_image(target).sum()
         return colorfulness_per_image(pred)
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         out = super().compute()
-        n = out.per_image.numel()
-        truth = self.truth_sum.item() / n if n else math.nan
-        return MetricValue(out.value, out.per_image, {**out.extra, "truth_mean": truth})
+        n = out["per_image"].numel()
+        out["extra"]["truth_mean"] = self.truth_sum.item() / n if n else math.nan
+        return out
 
 
 class DeltaCF(StreamingMetric):
@@ -59,36 +62,39 @@ class DeltaCF(StreamingMetric):
         self._append("pred_cf", colorfulness_per_image(pred))
         self._append("truth_cf", colorfulness_per_image(target))
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         pred_cf, truth_cf = self._cat("pred_cf"), self._cat("truth_cf")
         if pred_cf.numel() == 0:
-            return MetricValue(math.nan, None, {"n_images": 0})
+            return output(math.nan, n_images=0)
         pred, truth = pred_cf.mean().item(), truth_cf.mean().item()
-        return MetricValue(abs(pred - truth), None, {"pred_mean": pred, "truth_mean": truth})
+        return output(abs(pred - truth), pred_mean=pred, truth_mean=truth)
+
+
+def delta_cf_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (colorfulness_per_image(pred) - colorfulness_per_image(target)).abs()
 
 
 class DeltaCFImage(PerImageMean):
-    def score(self, pred, target):
-        return (colorfulness_per_image(pred) - colorfulness_per_image(target)).abs()
+    score = staticmethod(delta_cf_per_image)
 
 
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        name="colorfulness", higher_is_better=None, unit="CF (0..255 scale)", per_image=True,
+        group="colourfulness", name="colorfulness", higher_is_better=None, unit="CF (0..255 scale)", per_image=True,
         build=lambda ctx: Colorfulness(),
         definition="Mean colourfulness of the predictions over images (unweighted); extra['truth_mean'] "
         "is the same for the ground truth. Informational, no better direction: more colourful is "
         "not more correct (see delta_cf). " + _CF,
     ),
     MetricSpec(
-        name="delta_cf", higher_is_better=False, unit="CF (0..255 scale)", per_image=False,
+        group="colourfulness", name="delta_cf", higher_is_better=False, unit="CF (0..255 scale)", per_image=False,
         build=lambda ctx: DeltaCF(),
         definition="|mean CF(predictions) - mean CF(ground truth)| over the evaluated set (DDColor's "
         "colourfulness gap): dataset-level, so over- and under-saturated images can cancel; see "
         "delta_cf_image. " + _CF,
     ),
     MetricSpec(
-        name="delta_cf_image", higher_is_better=False, unit="CF (0..255 scale)", per_image=True,
+        group="colourfulness", name="delta_cf_image", higher_is_better=False, unit="CF (0..255 scale)", per_image=True,
         build=lambda ctx: DeltaCFImage(),
         definition="Per image |CF(prediction) - CF(ground truth)|, then the unweighted mean over "
         "images. " + _CF,

@@ -1,68 +1,30 @@
 """FID and KID on pytorch-fid's Inception pool3 features.
 
-Features: pytorch-fid's InceptionV3([3]) with its defaults (colorbench weights 'inception-fid'):
-the [0, 1] RGB batches are resized inside the model to 299x299 (bilinear, align_corners=False)
-and scaled to [-1, 1]. pytorch-fid's own CLI reads files with PIL and ToTensor, i.e. uint8/255
-as float32, which is what our decoded PNGs are, so features equal pytorch-fid's for the same files.
+Features and the cache of the real images' statistics: features.py. This module holds the
+distances and the accumulators.
 
-Memory: FID keeps float64 sums and sums of outer products per set (2048 + 2048^2 values,
-32 MiB per set), flat in N. KID needs the features themselves: it keeps all of them,
+Memory: FID keeps float64 sums and sums of outer products per set as double-doubles
+(2 x (2048 + 2048^2) values, 64 MiB per set), flat in N. KID needs the features themselves: it keeps all of them,
 2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000 images per set) and computes in float64.
 With real_stats_key set, the real images' features are kept too (for the cache file).
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import re
 import warnings
-import weakref
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from colorbench import weights
-from colorbench.imageio import atomic_write_bytes
-from colorbench.paths import cache_dir
+from colorbench import distributed, weights
 
-from ._common import StreamingMetric, check_pair
-from .base import MetricContext, MetricSpec, MetricValue
+from .accumulate import StreamingMetric, output
+from .base import MetricContext, MetricSpec
+from .features import DIM, inception_features, load_stats, save_stats, stats_cache_path
+from .memo import check_pair
 
-DIM = 2048
 FID_BIAS_N = 2048
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
-_CHUNK = 32  # images per Inception forward
-
-
-# --- features -------------------------------------------------------------------------------
-
-_MODELS: dict[tuple[str, str], torch.nn.Module] = {}
-_MEMO: list[tuple] = []  # recent batches: (weakref, version counter, device, features)
-_MEMO_SIZE = 4  # fid and kid each see pred then target of the same step
-
-
-def _extractor(device: torch.device) -> torch.nn.Module:
-    key = (weights.sha256("inception-fid"), str(device))
-    if key not in _MODELS:
-        _MODELS[key] = weights.load_fid_inception(device)
-    return _MODELS[key]
-
-
-def inception_features(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """(N, 2048) float32 CPU features; fid and kid fed the same unchanged tensor share one pass."""
-    if images.ndim != 4 or images.shape[1] != 3 or not images.is_floating_point():
-        raise ValueError(f"FID/KID want (N, 3, H, W) float RGB in [0, 1], got {tuple(images.shape)}")
-    for ref, version, dev, feats in _MEMO:  # same object, not modified in place since
-        if ref() is images and version == images._version and dev == str(device):
-            return feats
-    model = _extractor(device)
-    feats = torch.cat([model(chunk.to(device, torch.float32)).cpu()
-                       for chunk in images.split(_CHUNK)]) if len(images) else torch.zeros(0, DIM)
-    _MEMO.append((weakref.ref(images), images._version, str(device), feats))
-    del _MEMO[:-_MEMO_SIZE]
-    return feats
 
 
 # --- Frechet distance -----------------------------------------------------------------------
@@ -122,48 +84,19 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS,
     return float(values.mean()), std, m
 
 
-# --- real-image statistics cache ------------------------------------------------------------
-
-def stats_cache_path(real_stats_key: str, weights_sha256: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", real_stats_key)[:80]
-    digest = hashlib.sha256(f"{real_stats_key}\n{weights_sha256}\n{DIM}".encode()).hexdigest()[:24]
-    return cache_dir("fid-stats") / f"{slug}--w{weights_sha256[:12]}-d{DIM}-{digest}.pt"
-
-
-def _load_stats(path: Path, key: str, weights_sha256: str) -> dict | None:
-    """The cached real statistics, or None (and the bad files removed) if absent or corrupted."""
-    sidecar = path.with_suffix(".sha256")
-    if not path.exists():
-        return None
-    try:
-        payload = path.read_bytes()
-        if hashlib.sha256(payload).hexdigest() != sidecar.read_text().strip():
-            raise ValueError("SHA-256 mismatch")
-        stats = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-        n = int(stats["n"])
-        ok = (stats["key"] == key and stats["weights_sha256"] == weights_sha256
-              and stats["mu"].shape == (DIM,) and stats["sigma"].shape == (DIM, DIM)
-              and stats["features"].shape == (n, DIM) and n >= 2)
-        if not ok:
-            raise ValueError("contents do not match the key, weights or shapes")
-        return stats
-    except Exception as exc:  # any unreadable or inconsistent file is rebuilt, never used
-        warnings.warn(f"ignoring and rebuilding corrupted FID statistics cache {path}: {exc}")
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        return None
-
-
-def _save_stats(path: Path, stats: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(stats, buf)
-    payload = buf.getvalue()
-    atomic_write_bytes(path, lambda fh: fh.write(payload))
-    digest = hashlib.sha256(payload).hexdigest() + "\n"
-    atomic_write_bytes(path.with_suffix(".sha256"), lambda fh: fh.write(digest.encode()))
-
-
 # --- accumulators ---------------------------------------------------------------------------
+
+def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """a + b rounded, and its exact rounding error (Knuth's TwoSum).
+
+    The sums of features and of their outer products are kept as double-doubles (hi + lo) so
+    that their rounded value does not depend on the order of the batches, and so neither on
+    the number of ranks: the square root of the nearly singular covariances in FID turns
+    1e-16 differences into 1e-8."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
 
 class _InceptionSets(StreamingMetric):
     """Streams features of generated (`pred`) and real (`target`) images."""
@@ -179,19 +112,35 @@ class _InceptionSets(StreamingMetric):
         self.keep_fake = keep_fake_features
         self.key = context.real_stats_key
         self.cache_path = stats_cache_path(self.key, self.weights_sha256) if self.key else None
-        self.cached = _load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None
+        self.cached = load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None
         for side in ("fake", "real"):
-            self.add_state(f"{side}_sum", torch.zeros(DIM, dtype=torch.float64), dist_reduce_fx="sum")
-            self.add_state(f"{side}_outer", torch.zeros(DIM, DIM, dtype=torch.float64), dist_reduce_fx="sum")
+            for part in ("hi", "lo"):  # a sync keeps one (1, ...) row per rank
+                self.add_state(f"{side}_sum_{part}", torch.zeros(1, DIM, dtype=torch.float64), dist_reduce_fx="cat")
+                self.add_state(f"{side}_outer_{part}", torch.zeros(1, DIM, DIM, dtype=torch.float64),
+                               dist_reduce_fx="cat")
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
             self.add_state(f"{side}_features", [], dist_reduce_fx="cat")
         self.add_state("targets_seen", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
         f64 = feats.to(torch.float64)
-        setattr(self, f"{side}_sum", getattr(self, f"{side}_sum") + f64.sum(0))
-        setattr(self, f"{side}_outer", getattr(self, f"{side}_outer") + f64.T @ f64)
+        for name, term in (("sum", f64.sum(0)), ("outer", f64.T @ f64)):
+            hi, lo = getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo")
+            hi, err = _two_sum(hi, term[None])
+            setattr(self, f"{side}_{name}_hi", hi)
+            setattr(self, f"{side}_{name}_lo", lo + err)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
+
+    def _total(self, side: str, name: str) -> torch.Tensor:
+        """The sum over batches (and ranks, one row each after a sync), as a double-double."""
+        dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
+        hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
+        hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))
+        total, err = hi[0], lo.sum(0)
+        for row in hi[1:]:
+            total, e = _two_sum(total, row)
+            err = err + e
+        return total + err
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         check_pair(pred, target)  # shape, dtype and [0, 1] range checks
@@ -224,7 +173,7 @@ class _InceptionSets(StreamingMetric):
         n_fake = int(self.fake_n)
         if n_fake < 2:
             raise ValueError(f"FID/KID need at least 2 generated images, got {n_fake}")
-        fake_mu, fake_sigma = self._moments(self.fake_sum, self.fake_outer, n_fake)
+        fake_mu, fake_sigma = self._moments(self._total("fake", "sum"), self._total("fake", "outer"), n_fake)
         seen = int(self.targets_seen)
         if self.cached is not None:
             if seen != int(self.cached["n"]):
@@ -238,14 +187,14 @@ class _InceptionSets(StreamingMetric):
             n_real = int(self.real_n)
             if n_real < 2:
                 raise ValueError(f"FID/KID need at least 2 real images, got {n_real}")
-            real_mu, real_sigma = self._moments(self.real_sum, self.real_outer, n_real)
+            real_mu, real_sigma = self._moments(self._total("real", "sum"), self._total("real", "outer"), n_real)
             real_features = self._cat(self.real_features)
-            if self.key:
-                _save_stats(self.cache_path, {
+            if self.key and distributed.world().main:  # one writer under torchrun
+                save_stats(self.cache_path, {
                     "key": self.key, "weights_sha256": self.weights_sha256, "n": n_real,
                     "mu": torch.from_numpy(real_mu), "sigma": torch.from_numpy(real_sigma),
                     "features": real_features.to(torch.float32)})
-                self.cached = _load_stats(self.cache_path, self.key, self.weights_sha256)
+                self.cached = load_stats(self.cache_path, self.key, self.weights_sha256)
         return {"fake_mu": fake_mu, "fake_sigma": fake_sigma, "n_fake": n_fake,
                 "real_mu": real_mu, "real_sigma": real_sigma, "n_real": n_real,
                 "real_features": real_features, "fake_features": self._cat(self.fake_features)}
@@ -259,7 +208,7 @@ class FIDMetric(_InceptionSets):
     def __init__(self, context: MetricContext):
         super().__init__(context, keep_fake_features=False)
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         s = self.stats()
         value = frechet_distance(s["fake_mu"], s["fake_sigma"], s["real_mu"], s["real_sigma"],
                                  rank_bound=s["n_fake"] - 1 + s["n_real"] - 1)
@@ -269,21 +218,20 @@ class FIDMetric(_InceptionSets):
         if n < FID_BIAS_N:
             msg = (f"FID with {n} images per set (< {FID_BIAS_N}) is strongly biased upwards "
                    f"and not comparable with FIDs at other N")
-            warnings.warn(msg)
             extra["warnings"].append(msg)
-        return MetricValue(value=value, per_image=None, extra=extra)
+        return output(value, **extra)
 
 
 class KIDMetric(_InceptionSets):
     def __init__(self, context: MetricContext):
         super().__init__(context, keep_fake_features=True)
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         s = self.stats()
         mean, std, size = kid(s["real_features"], s["fake_features"], seed=self.seed)
         extra = self._extra(s)
         extra.update(kid_mean=mean, kid_std=std, subset_size=size, subsets=KID_SUBSETS, seed=self.seed)
-        return MetricValue(value=mean, per_image=None, extra=extra)
+        return output(mean, **extra)
 
 
 _FEATURES = ("pool3 features (2048-d) of pytorch-fid's FID Inception-v3 (TF 2015 weights, colorbench "
@@ -293,14 +241,14 @@ _FEATURES = ("pool3 features (2048-d) of pytorch-fid's FID Inception-v3 (TF 2015
 
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        name="fid", higher_is_better=False, unit="FID",
+        group="distribution", name="fid", higher_is_better=False, unit="FID",
         definition=("Frechet Inception Distance: " + _FEATURES + " Gaussian fit per set from float64 "
                     "streaming sums (mean, unbiased covariance), distance by pytorch-fid's "
                     "calculate_frechet_distance (on an exactly equivalent projection when N is "
                     "small). Strongly biased upwards for N < 2048 (warned). Lower is better."),
         per_image=False, build=FIDMetric, weights=("inception-fid",)),
     MetricSpec(
-        name="kid", higher_is_better=False, unit="KID (MMD^2)",
+        group="distribution", name="kid", higher_is_better=False, unit="KID (MMD^2)",
         definition=("Kernel Inception Distance: " + _FEATURES + " Unbiased MMD^2 with the cubic "
                     "polynomial kernel (x.y/2048 + 1)^3, averaged over 100 random subsets of "
                     "min(1000, N) images per set drawn without replacement (seeded by the run "

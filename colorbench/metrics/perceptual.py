@@ -4,11 +4,12 @@ from __future__ import annotations
 import torch
 
 from colorbench import weights
+from colorbench.hashing import sha256_file
 from colorbench.weights.models import LPIPS_BACKBONE, lpips_heads_path
-from colorbench.weights.store import file_sha256
 
-from ._common import StreamingMetric, check_pair
-from .base import MetricContext, MetricSpec, MetricValue
+from .accumulate import StreamingMetric, output
+from .base import MetricContext, MetricSpec
+from .memo import check_pair
 
 
 class LPIPSMetric(StreamingMetric):
@@ -21,7 +22,7 @@ class LPIPSMetric(StreamingMetric):
         super().__init__()
         self.net_name = net
         self.weights_sha256 = weights.sha256(LPIPS_BACKBONE[net])
-        self.heads_sha256 = file_sha256(lpips_heads_path(net))
+        self.heads_sha256 = sha256_file(lpips_heads_path(net))
         # kept out of the Module tree so metric.state_dict() holds only the accumulated values
         object.__setattr__(self, "_model", weights.load_lpips(net, context.device))
         self._list_state("values")
@@ -34,15 +35,12 @@ class LPIPSMetric(StreamingMetric):
             dist = model(2 * target.to(device, torch.float32) - 1, 2 * pred.to(device, torch.float32) - 1)
         self._append("values", dist.flatten())
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         values = self._cat("values").cpu()
         if values.numel() == 0:
             raise ValueError("LPIPS: no images were given")
-        return MetricValue(
-            value=float(values.mean()),
-            per_image=values,
-            extra={"weights_sha256": self.weights_sha256, "lpips_heads_sha256": self.heads_sha256},
-        )
+        return output(values.mean().item(), values, weights_sha256=self.weights_sha256,
+                      lpips_heads_sha256=self.heads_sha256)
 
 
 _DEF = ("LPIPS v0.1 (Zhang et al. 2018) with the {trunk} backbone (colorbench weights "
@@ -53,11 +51,11 @@ _DEF = ("LPIPS v0.1 (Zhang et al. 2018) with the {trunk} backbone (colorbench we
         "is better.")
 
 SPECS: tuple[MetricSpec, ...] = (
-    MetricSpec(name="lpips", higher_is_better=False, unit="LPIPS distance",
+    MetricSpec(group="perceptual", name="lpips", higher_is_better=False, unit="LPIPS distance",
                definition=_DEF.format(trunk="AlexNet", weights="alexnet-features"),
                per_image=True, build=lambda ctx: LPIPSMetric("alex", ctx),
                weights=("alexnet-features",)),
-    MetricSpec(name="lpips_vgg", higher_is_better=False, unit="LPIPS distance",
+    MetricSpec(group="perceptual", name="lpips_vgg", higher_is_better=False, unit="LPIPS distance",
                definition=_DEF.format(trunk="VGG16", weights="vgg16-features"),
                per_image=True, build=lambda ctx: LPIPSMetric("vgg", ctx),
                weights=("vgg16-features",)),

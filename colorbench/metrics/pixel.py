@@ -5,8 +5,9 @@ import math
 
 import torch
 
-from colorbench.metrics._common import PerImageMean, StreamingMetric, check_pair, lab64
-from colorbench.metrics.base import MetricSpec, MetricValue
+from colorbench.metrics.accumulate import PerImageMean, StreamingMetric, output
+from colorbench.metrics.base import MetricSpec
+from colorbench.metrics.memo import check_pair, lab64
 
 PSNR_CAP_DB = 100.0  # per-image PSNR is min(PSNR, 100 dB); identical images score exactly 100
 R2_MIN_VARIANCE = 1e-6  # ab units²: ground truth with less per-pixel ab variance has no R²
@@ -14,6 +15,10 @@ _COMMON = (
     "Computed on the saved 8-bit prediction against the ground truth at evaluation resolution "
     "(no resizing inside the metric; both decoded as uint8/255)."
 )
+
+
+# Per-image definitions: float64 (N, 3, H, W) RGB in [0, 1] -> (N,) float64. The accumulators
+# below and colorbench.metrics.functional (the public API) both call these.
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -25,24 +30,33 @@ def _psnr(mse: torch.Tensor) -> torch.Tensor:
     return (10.0 * torch.log10(1.0 / mse)).clamp(max=PSNR_CAP_DB)
 
 
+def mse_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return _mse(pred, target)
+
+
+def mse_ab_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return _mse(lab64(pred)[:, 1:], lab64(target)[:, 1:])
+
+
+def psnr_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return _psnr(_mse(pred, target))
+
+
 class MSE(PerImageMean):
-    def score(self, pred, target):
-        return _mse(pred, target)
+    score = staticmethod(mse_per_image)
 
 
 class MSEab(PerImageMean):
-    def score(self, pred, target):
-        return _mse(lab64(pred)[:, 1:], lab64(target)[:, 1:])
+    score = staticmethod(mse_ab_per_image)
 
 
 class PSNR(PerImageMean):
-    def score(self, pred, target):
-        return _psnr(_mse(pred, target))
+    score = staticmethod(psnr_per_image)
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         out = super().compute()
-        n_capped = int((out.per_image >= PSNR_CAP_DB).sum())
-        return MetricValue(out.value, out.per_image, {**out.extra, "n_capped": n_capped})
+        out["extra"]["n_capped"] = int((out["per_image"] >= PSNR_CAP_DB).sum())
+        return out
 
 
 class PSNRPooled(StreamingMetric):
@@ -56,11 +70,11 @@ class PSNRPooled(StreamingMetric):
         self.mse_sum += mse.sum()
         self.n += mse.numel()
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         if self.n == 0:
-            return MetricValue(math.nan, None, {"n_images": 0})
+            return output(math.nan, n_images=0)
         mse = self.mse_sum / self.n
-        return MetricValue(_psnr(mse).item(), None, {"n_images": int(self.n), "mse": mse.item()})
+        return output(_psnr(mse).item(), n_images=int(self.n), mse=mse.item())
 
 
 # SSIM as in skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
@@ -88,30 +102,46 @@ def _blur_valid(x: torch.Tensor, g: torch.Tensor, dim: int) -> torch.Tensor:
     return acc
 
 
+_STRIP_PIXELS = 1 << 20  # SSIM maps are computed in row strips of about this many pixels
+
+
+def _ssim_map_sum(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Sum of the cropped SSIM map of one (1, 1, h, w) channel pair."""
+    c1, c2 = SSIM_K1**2, SSIM_K2**2  # data range 1
+    # only vx + vy is needed, so E[x²] + E[y²] is blurred as one map (4 maps, not 5)
+    stack = torch.cat([x, y, x * x + y * y, x * y], dim=1)
+    ux, uy, uxx_uyy, uxy = _blur_valid(_blur_valid(stack, g, 3), g, 2).split(1, dim=1)
+    ux2_uy2 = ux * ux + uy * uy
+    vx_vy, vxy = uxx_uyy - ux2_uy2, uxy - ux * uy
+    return (((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux2_uy2 + c1) * (vx_vy + c2))).sum()
+
+
 def ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N,) mean SSIM over the 3 channels and the cropped map, float64 inputs in [0, 1]."""
+    """(N,) mean SSIM over the 3 channels and the cropped map, float64 inputs in [0, 1].
+
+    One channel and one strip of rows at a time (strips overlap by the window, so the map is
+    the same): memory stays flat in the image size and the 15 float64 maps stay small.
+    """
     n, c, h, w = pred.shape
     size = 2 * SSIM_RADIUS + 1
     if h < size or w < size:
         raise ValueError(f"SSIM needs images of at least {size}x{size}, got {h}x{w}")
     g = _gauss_1d(torch.device("cpu"))
-    c1, c2 = SSIM_K1**2, SSIM_K2**2  # data range 1
+    rows = max(1, _STRIP_PIXELS // w)  # map rows per strip
+    map_h = h - size + 1
     out = torch.empty(n, dtype=pred.dtype, device=pred.device)
-    for i in range(n):  # one image at a time keeps the 15 float64 maps in cache
-        x, y = pred[i : i + 1], target[i : i + 1]
-        # only vx + vy is needed, so E[x²] + E[y²] is blurred as one map (4 maps, not 5)
-        stack = torch.cat([x, y, x * x + y * y, x * y], dim=1)
-        ux, uy, uxx_uyy, uxy = _blur_valid(_blur_valid(stack, g, 3), g, 2).split(c, dim=1)
-        ux2_uy2 = ux * ux + uy * uy
-        vx_vy, vxy = uxx_uyy - ux2_uy2, uxy - ux * uy
-        s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux2_uy2 + c1) * (vx_vy + c2))
-        out[i] = s.mean()
+    for i in range(n):
+        total = torch.zeros((), dtype=pred.dtype, device=pred.device)
+        for ch in range(c):
+            for top in range(0, map_h, rows):
+                span = slice(top, min(top + rows, map_h) + size - 1)
+                total += _ssim_map_sum(pred[i : i + 1, ch : ch + 1, span], target[i : i + 1, ch : ch + 1, span], g)
+        out[i] = total / (c * map_h * (w - size + 1))
     return out
 
 
 class SSIM(PerImageMean):
-    def score(self, pred, target):
-        return ssim_per_image(pred, target)
+    score = staticmethod(ssim_per_image)
 
 
 def r2_per_image(pred_ab: torch.Tensor, target_ab: torch.Tensor) -> torch.Tensor:
@@ -123,9 +153,12 @@ def r2_per_image(pred_ab: torch.Tensor, target_ab: torch.Tensor) -> torch.Tensor
     return torch.where(per_value < R2_MIN_VARIANCE, torch.nan, 1.0 - ss_res / ss_tot)
 
 
+def r2_ab_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return r2_per_image(lab64(pred)[:, 1:], lab64(target)[:, 1:])
+
+
 class R2(PerImageMean):
-    def score(self, pred, target):
-        return r2_per_image(lab64(pred)[:, 1:], lab64(target)[:, 1:])
+    score = staticmethod(r2_ab_per_image)
 
 
 class R2Pooled(StreamingMetric):
@@ -145,43 +178,43 @@ class R2Pooled(StreamingMetric):
         self.sum_yy += t.square().sum(dim=(0, 2, 3))
         self.n += t[:, 0].numel()
 
-    def compute(self) -> MetricValue:
+    def compute(self) -> dict:
         n = self.n.item()
         if n == 0:
-            return MetricValue(math.nan, None, {"n_pixels": 0})
+            return output(math.nan, n_pixels=0)
         ss_tot = (self.sum_yy - self.sum_y.square() / n).sum().item()
         value = math.nan if ss_tot / (2 * n) < R2_MIN_VARIANCE else 1.0 - self.ss_res.item() / ss_tot
-        return MetricValue(value, None, {"n_pixels": int(n)})
+        return output(value, n_pixels=int(n))
 
 
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        name="mse", higher_is_better=False, unit="RGB² ([0,1] scale)", per_image=True, build=lambda ctx: MSE(),
+        group="pixel fidelity", name="mse", higher_is_better=False, unit="RGB² ([0,1] scale)", per_image=True, build=lambda ctx: MSE(),
         definition="Mean squared error in sRGB with values in [0, 1] (uint8/255): per image the mean "
         "over all pixels and the 3 channels, then the unweighted mean over images. " + _COMMON,
     ),
     MetricSpec(
-        name="mse_ab", higher_is_better=False, unit="CIE ab units²", per_image=True, build=lambda ctx: MSEab(),
+        group="pixel fidelity", name="mse_ab", higher_is_better=False, unit="CIE ab units²", per_image=True, build=lambda ctx: MSEab(),
         definition="Mean squared error of the CIELAB a and b channels in raw CIE units (a, b about "
         "-128..127; D65, skimage-compatible conversion from sRGB): per image the mean over all pixels "
         "and both channels, then the unweighted mean over images. One 313-bin width (10 units) of "
         "error on one channel everywhere gives 50. " + _COMMON,
     ),
     MetricSpec(
-        name="psnr", higher_is_better=True, unit="dB", per_image=True, build=lambda ctx: PSNR(),
+        group="pixel fidelity", name="psnr", higher_is_better=True, unit="dB", per_image=True, build=lambda ctx: PSNR(),
         definition="Peak signal-to-noise ratio in sRGB, data range 1: per image 10*log10(1/MSE) with "
         f"the MSE over all pixels and 3 channels, capped at {PSNR_CAP_DB:g} dB (identical images, whose "
         f"PSNR is infinite, score {PSNR_CAP_DB:g}; extra['n_capped'] counts capped images), then the "
         "unweighted mean over images. " + _COMMON,
     ),
     MetricSpec(
-        name="psnr_pooled", higher_is_better=True, unit="dB", per_image=False, build=lambda ctx: PSNRPooled(),
+        group="pixel fidelity", name="psnr_pooled", higher_is_better=True, unit="dB", per_image=False, build=lambda ctx: PSNRPooled(),
         definition="PSNR (data range 1) of the dataset-mean MSE: 10*log10(1/m) where m is the "
         f"unweighted mean over images of the per-image sRGB MSE (the 'mse' metric), capped at "
         f"{PSNR_CAP_DB:g} dB. Dominated by the worst images, unlike the per-image mean 'psnr'. " + _COMMON,
     ),
     MetricSpec(
-        name="ssim", higher_is_better=True, unit="", per_image=True, build=lambda ctx: SSIM(),
+        group="pixel fidelity", name="ssim", higher_is_better=True, unit="", per_image=True, build=lambda ctx: SSIM(),
         definition="Structural similarity on sRGB in [0, 1] (data range 1), computed per channel with "
         "an 11x11 Gaussian window (sigma 1.5, truncated at 3.5 sigma), K1=0.01, K2=0.03, population "
         "(co)variances, the SSIM map cropped by 5 pixels at each border and averaged over the map and "
@@ -190,7 +223,7 @@ SPECS: tuple[MetricSpec, ...] = (
         "over images. Images smaller than 11x11 are an error. " + _COMMON,
     ),
     MetricSpec(
-        name="r2", higher_is_better=True, unit="", per_image=True, build=lambda ctx: R2(),
+        group="pixel fidelity", name="r2", higher_is_better=True, unit="", per_image=True, build=lambda ctx: R2(),
         definition="Coefficient of determination of the CIELAB ab channels (raw CIE units): per image "
         "1 - SS_res/SS_tot, SS_res the sum over pixels and both channels of squared ab error and "
         "SS_tot the sum of squared deviations of the ground-truth ab from its per-image, per-channel "
@@ -200,7 +233,7 @@ SPECS: tuple[MetricSpec, ...] = (
         "extra['n_excluded_nan']. Can be negative. " + _COMMON,
     ),
     MetricSpec(
-        name="r2_pooled", higher_is_better=True, unit="", per_image=False, build=lambda ctx: R2Pooled(),
+        group="pixel fidelity", name="r2_pooled", higher_is_better=True, unit="", per_image=False, build=lambda ctx: R2Pooled(),
         definition="Coefficient of determination of the CIELAB ab channels pooled over every pixel of "
         "the dataset: 1 - SS_res/SS_tot with SS_tot around the dataset-wide per-channel ab mean "
         "(pixels weigh equally, so larger images weigh more). NaN if the whole ground truth has ab "

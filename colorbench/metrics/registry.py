@@ -17,22 +17,6 @@ DEFAULT_METRICS: list[str] = [
 ]
 
 
-def direction(spec: MetricSpec) -> str:
+def direction_word(spec: MetricSpec) -> str:
     """'higher', 'lower' or 'none' (informational)."""
     return {True: "higher", False: "lower", None: "none"}[spec.higher_is_better]
-
-
-def describe_metrics(names: list[str] | None = None) -> list[dict]:
-    """One row per metric (all, or `names` in order) for `colorbench list metrics` and reports."""
-    specs = [METRICS.get(n) for n in names] if names is not None else [e.obj for e in METRICS.entries()]
-    return [
-        {
-            "name": s.name,
-            "direction": direction(s),
-            "unit": s.unit,
-            "per_image": s.per_image,
-            "weights": list(s.weights),
-            "definition": s.definition,
-        }
-        for s in specs
-    ]

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from colorbench.records import write_text
+from colorbench.files import write_text
 
 
-def render_report(run_dir: Path) -> Path:
+def render_report(run_dir: Path, tables: Path | None = None, reports: Path | None = None) -> Path:
+    """Render the pages of the run in `run_dir` into `reports` (default <run_dir>/reports), reading
+    its tables from `tables` (default run_dir); returns index.html's path."""
     from colorbench.report.render import render_pages
 
-    return render_pages(Path(run_dir))
+    return render_pages(Path(run_dir), tables, reports)
 
 
-def write_summary_md(run_dir: Path) -> Path:
+def write_summary_md(run_dir: Path, tables: Path | None = None) -> Path:
+    """summary.md beside the tables (in `tables`, default run_dir)."""
     from colorbench.report.data import load_run
     from colorbench.report.markdown import summary_markdown
 
-    path = Path(run_dir) / "summary.md"
-    write_text(path, summary_markdown(load_run(Path(run_dir))))
+    path = Path(tables or run_dir) / "summary.md"
+    write_text(path, summary_markdown(load_run(Path(run_dir), tables)))
     return path
 
 

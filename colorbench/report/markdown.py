@@ -24,11 +24,11 @@ def _cell(c: D.Cell) -> str:
 
 
 def summary_markdown(run: D.Run) -> str:
-    run_id = run.meta.get("run_id", run.folder.name)
+    doc = run.doc
     lines = [
-        f"## colorbench results · run `{md_escape(run_id)}`",
+        f"## colorbench results · run `{md_escape(doc.run_id)}`",
         "",
-        f"scale `{md_escape(run.meta.get('scale', '?'))}` · device `{md_escape(run.meta.get('device', '?'))}` · seed {md_escape(run.meta.get('seed', '?'))}",
+        f"scale `{md_escape(doc.scale)}` · device `{md_escape(doc.device)}` · seed {md_escape(doc.seed)}",
         "",
         "↑ higher is better, ↓ lower is better. **Bold**: best (reference rows _gray_/_oracle_ excluded). "
         "≈: not distinguishable from the best (paired test, p ≥ 0.05). Subscript: 95% CI.",
@@ -38,6 +38,7 @@ def summary_markdown(run: D.Run) -> str:
         if not board.metrics and not board.rows:
             continue
         lines += ["", f"### {md_escape(dataset)}" + (f" (N = {board.n})" if board.n is not None else ""), ""]
+        lines += [f"> warning: {md_escape(w)}" for w in board.warnings] + ([""] if board.warnings else [])
         head = ["baseline"] + [f"{md_escape(m.name)} {m.arrow}".strip() + (f" ({md_escape(m.unit)})" if m.unit else "") for m in board.metrics]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" + "".join("---:|" for _ in board.metrics))
@@ -46,10 +47,8 @@ def summary_markdown(run: D.Run) -> str:
                 continue  # listed below with the reason
             label = md_escape(row.baseline) + (f" _({row.role})_" if row.role else "")
             lines.append("| " + " | ".join([label] + [_cell(row.cells[m.name]) for m in board.metrics]) + " |")
-    failed = [(b, run.baseline_meta(b).get("reason", "")) for b in run.baselines if run.baseline_meta(b).get("status") == "failed"]
-    failed += [(b, "") for b in run.baselines if b not in dict(failed)
-               and len(run.results[run.results["baseline"] == b]) and (run.results[run.results["baseline"] == b]["status"] != "ok").all()]
+    failed = [(b, reason) for b in run.baselines if (reason := run.failed_reason(b)) is not None]
     if failed:
         lines += ["", "### Failed baselines", ""]
-        lines += [f"- **{md_escape(b)}**: {md_escape(reason or 'no reason recorded')}" for b, reason in failed]
+        lines += [f"- **{md_escape(b)}**: {md_escape(reason)}" for b, reason in failed]
     return "\n".join(lines) + "\n"

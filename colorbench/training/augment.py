@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from colorbench.training.settings import Augment
+from colorbench.contracts import Augment
 
 
 def is_identity(aug: Augment) -> bool:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from colorbench.errors import ConfigError
+from colorbench.hashing import sidecar
 from colorbench.training.checkpoint import load_verified
 
 _LISTED = 5  # names shown per kind of mismatch
@@ -51,18 +52,25 @@ def state_mismatches(model: nn.Module, state: dict[str, torch.Tensor]) -> list[s
     return problems
 
 
-def load_init_state(model: nn.Module, checkpoint_path: str | Path) -> None:
-    """Copy a verified checkpoint's weights into `model` (strict); ConfigError names mismatches."""
+def load_init_state(model: nn.Module, checkpoint_path: str | Path, key: str = "init_from",
+                    verified: bool = True) -> None:
+    """Copy a checkpoint's weights into `model` (strict); ConfigError(key) names mismatches.
+
+    verified: the file must match its SHA-256 sidecar (colorbench's own checkpoints); a user's
+    file without a sidecar is read as data (weights_only) when verified is False.
+    """
     path = Path(checkpoint_path)
-    payload = load_verified(path)  # CorruptCheckpointError if the bytes do not match the sidecar
+    if verified or sidecar(path).exists():
+        payload = load_verified(path)  # CorruptCheckpointError if the bytes do not match the sidecar
+    else:
+        payload = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
     if payload is None:
-        raise ConfigError(str(path), "init_from", "no checkpoint here: train the source stage first")
+        raise ConfigError(str(path), key, "no checkpoint here: train the source stage first")
     try:
         state = _state_of(payload)
-    except ValueError as exc:
-        raise ConfigError(str(path), "init_from", str(exc)) from None
+    except (ValueError, AttributeError) as exc:
+        raise ConfigError(str(path), key, f"not a checkpoint: {exc}") from None
     problems = state_mismatches(model, state)
     if problems:
-        raise ConfigError(str(path), "init_from",
-                          f"checkpoint does not fit {type(model).__name__}: " + "; ".join(problems))
+        raise ConfigError(str(path), key, f"checkpoint does not fit {type(model).__name__}: " + "; ".join(problems))
     model.load_state_dict(state, strict=True)

@@ -1,13 +1,12 @@
-"""Generic objectives (see objective.py for the protocol) and the optimizer factory.
+"""The regression and classification objectives (colorbench.contracts.Objective) and the
+optimizer factory; the adversarial ones are in adversarial.py and perceptual.py.
 
 Models follow baselines.common's forward convention: model(L) returns the raw prediction at the
 model's own resolution. Regression compares at the *target* resolution (the prediction is
 resized bilinearly, as colorize does); classification builds targets at the *logits*
 resolution (ab is area-downsampled to it, as seed 001 does for its 32x32 logits).
 
-Optional hook, called by fit() before the first epoch when present:
-    prepare(model, train_ds, settings) -> None
-ClassificationObjective uses it to count the 313-bin class priors on the training split and
+ClassificationObjective's prepare() hook counts the 313-bin class priors on the training split and
 stores them in the model's `class_priors` buffer, so they travel in every checkpoint.
 """
 from __future__ import annotations
@@ -18,13 +17,18 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from baselines.base import Baseline
 from colorbench.color import (
-    ANNEAL_T, NUM_BINS, REBALANCE_LAMBDA, annealed_mean, class_counts, quantize_ab, rebalance_weights,
-    rgb_to_lab, soft_encode,
+    ANNEAL_T,
+    NUM_BINS,
+    REBALANCE_LAMBDA,
+    annealed_mean,
+    class_counts,
+    quantize_ab,
+    rebalance_weights,
+    rgb_to_lab,
+    soft_encode,
 )
-from colorbench.training.objective import TrainBatch
-from colorbench.training.settings import TrainSettings
+from colorbench.contracts import Baseline, Objective, TrainBatch, TrainSettings
 
 
 def build_optimizer(params, settings: TrainSettings) -> torch.optim.Optimizer:
@@ -45,7 +49,7 @@ def _match(pred: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(pred, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-class _SingleModelObjective:
+class _SingleModelObjective(Objective):
     """One optimizer ('model') over all trainable parameters; one backward per step."""
 
     name = "objective"

@@ -11,11 +11,16 @@ Public API:
 """
 from __future__ import annotations
 
-from .fetch import FetchError, fetch
-from .models import load_fid_inception, load_lpips
-from .specs import WEIGHTS
-from .store import CorruptWeightsError, manifest, require, sha256
-from .verify import verify
+import importlib
 
-__all__ = ["WEIGHTS", "CorruptWeightsError", "FetchError", "fetch", "load_fid_inception",
-           "load_lpips", "manifest", "require", "sha256", "verify"]
+# Loaded on first use (PEP 562): the command line must not pay for torch to print its help.
+_HOMES = {"FetchError": "fetching", "fetch": "fetching", "load_fid_inception": "models", "load_lpips": "models",
+          "WEIGHTS": "specs", "CorruptWeightsError": "store", "manifest": "store", "require": "store",
+          "sha256": "store", "verify": "verification"}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'colorbench.weights' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"colorbench.weights.{_HOMES[name]}"), name)

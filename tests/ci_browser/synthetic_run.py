@@ -5,22 +5,23 @@ recompute everything they assert from the files, never from constants.
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from colorbench.records import ResultRecord, write_results
+from colorbench.metrics.registry import METRICS
+from colorbench.pipeline.document import BaselineDocument, DatasetDocument, RunDocument
+from colorbench.results import ResultRecord, write_results
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 FAILED_NAME = "broken-net"
 # metric -> (higher_is_better, unit)
 METRIC_SPECS = {"psnr": (True, "dB"), "mse": (False, "RGB²"), "ssim": (True, ""), "colorfulness": (None, "M3")}
+# ... and every other registered metric, so the leaderboard is as wide as a real one
+WIDE = {e.name: (e.obj.higher_is_better, e.obj.unit) for e in METRICS.entries() if e.name not in METRIC_SPECS}
+METRIC_SPECS = {**METRIC_SPECS, **WIDE}
 BASELINES = {  # name -> registry model
     "gray": "gray", "oracle": "oracle", "cnn": "cnn_rgb", "pix2pix": "pix2pix", SCRIPT_NAME: "resnet_lab", FAILED_NAME: "zhang313",
 }
@@ -50,26 +51,58 @@ def _history(gan: bool) -> list[dict]:
     return rows
 
 
-def _baseline_meta(name: str, model: str) -> dict:
-    learned = model not in ("gray", "oracle")
-    meta = {
-        "status": "ok", "reason": "", "model": model, "description": f"{model} baseline",
-        "info": {"family": model, "paper": "Someone et al. 2016" if learned else "reference", "color_space": "lab", "loss": "l2",
-                 "input_size": SIZE, "backbone": "resnet18" if model == "resnet_lab" else None, "pretrained": "imagenet" if model == "resnet_lab" else None,
-                 "learned": learned, "notes": "", "num_parameters": 123456 if learned else 0,
-                 # the harness declares the role; the oracle here has none, as in older runs (found by model name)
-                 **({} if model == "oracle" else {"role": "floor" if model == "gray" else "model"})},
-        "config": {"name": name, "model": model, "params": {"width": 8}},
-        "settings": {"epochs": 5, "lr": 0.001} if learned else None,
-        "train": None, "init_from": None, "evaluate_on": list(DATASETS), "seconds": {"train": 12.5 if learned else 0.0, "colorize": 0.4, "score": 0.2},
-    }
+ROLES = {"gray": "floor", "oracle": "ceiling"}  # registry model -> role; the others are models
+
+
+def _baseline_doc(name: str, model: str) -> BaselineDocument:
+    learned = model not in ROLES
+    info = {"family": model, "paper": "Someone et al. 2016" if learned else "reference", "color_space": "lab", "loss": "l2",
+            "input_size": SIZE, "backbone": "resnet18" if model == "resnet_lab" else None,
+            "pretrained": "imagenet" if model == "resnet_lab" else None, "learned": learned, "notes": "",
+            "num_parameters": 123456 if learned else 0, "role": ROLES.get(model, "model")}
+    doc = BaselineDocument(
+        status="ok", role=ROLES.get(model, "model"), model=model, description=f"{model} baseline", info=info,
+        config={"name": name, "model": model, "params": {"width": 8}},
+        settings={"epochs": 5, "lr": 0.001} if learned else None,
+        settings_origin={"epochs": "small", "lr": "paper"} if learned else None,
+        evaluate_on=list(DATASETS), seconds={"train": 12.5 if learned else 0.0, "colorize": 0.4, "score": 0.2},
+    )
     if learned:
-        meta["train"] = {"status": "trained", "reason": "", "history": _history(gan=model == "pix2pix"), "best_epoch": 5, "epochs_run": 5,
-                         "seconds": 12.5, "checkpoint": f"ckpt/{model}.pt", "checkpoint_sha256": "ab" * 32, "steps_per_second": 3.2}
+        doc.train = {"status": "trained", "reason": "", "history": _history(gan=model == "pix2pix"), "best_epoch": 5, "epochs_run": 5,
+                     "seconds": 12.5, "checkpoint": f"ckpt/{model}.pt", "checkpoint_sha256": "ab" * 32, "steps_per_second": 3.2}
     if name == FAILED_NAME:
-        meta.update(status="failed", reason="RuntimeError: loss is NaN at epoch 2 <boom>")
-        meta["train"].update(status="failed", reason="loss is NaN")
-    return meta
+        doc.status, doc.reason = "failed", "RuntimeError: loss is NaN at epoch 2 <boom>"
+        doc.train.update(status="failed", reason="loss is NaN")
+    return doc
+
+
+def _dataset_doc(d: str, ids: list[str]) -> DatasetDocument:
+    return DatasetDocument(
+        source="folder", location=f"/data/{d}", manifest_hash=f"hash-{d}", n_found=len(ids) + 1,
+        n_used={"train": 0, "val": 0, "test": len(ids)}, n_test_scored=len(ids), resize="short_side_crop 24",
+        chroma_threshold=1.0, protocol=f"proto-{d}", excluded=[{"id": f"{d}-gray", "reason": "near-gray <chroma>", "detail": ""}],
+        test_ids=ids, grid_ids=ids[:4], warnings=[f"FID with {len(ids)} images per set is strongly biased <small N>"],
+    )
+
+
+def _records(ds: str, frame: pd.DataFrame) -> list[ResultRecord]:
+    records = []
+    for metric, (hib, unit) in METRIC_SPECS.items():
+        means = frame.groupby("baseline")[metric].mean()
+        scored = [b for b in means.index if BASELINES[b] not in ROLES]
+        best = None if hib is None else (means[scored].idxmax() if hib else means[scored].idxmin())
+        for i, b in enumerate(BASELINES):
+            role = ROLES.get(BASELINES[b], "model")
+            if b == FAILED_NAME:
+                records.append(ResultRecord("run-1", ds, b, metric, None, None, None, 0, hib, unit, "failed",
+                                            "training failed: loss is NaN", f"proto-{ds}", role=role, best=None if hib is None else False))
+                continue
+            v = float(means[b])
+            spread = abs(v) * 0.02 + 1e-6
+            p = None if best is None or b == best else (0.31 if i % 2 else 0.004)
+            records.append(ResultRecord("run-1", ds, b, metric, v, v - spread, v + spread, len(DATASETS[ds]), hib, unit, "ok", "",
+                                        f"proto-{ds}", p, role=role, best=None if hib is None else b == best))
+    return records
 
 
 def build_run(folder: Path, seed: int = 0) -> Path:
@@ -96,63 +129,22 @@ def build_run(folder: Path, seed: int = 0) -> Path:
                 "mse": 0.02 * (1.2 - q) + rng.uniform(0, 0.002, len(ids)),
                 "ssim": 0.6 + 0.35 * q + rng.normal(0, 0.01, len(ids)),
                 "colorfulness": 30 * q + rng.normal(0, 2, len(ids)),
+                **{m: 1.0 + (q if hib is not False else 1 - q) + rng.normal(0, 0.05, len(ids)) for m, (hib, _) in WIDE.items()},
             }))
-        frame = pd.concat([f for f in per_image if f["dataset"].iloc[0] == ds])
-        for metric, (hib, unit) in METRIC_SPECS.items():
-            means = frame.groupby("baseline")[metric].mean()
-            scored = [b for b in means.index if BASELINES[b] not in ("gray", "oracle")]
-            best = None if hib is None else (means[scored].idxmax() if hib else means[scored].idxmin())
-            for i, b in enumerate(BASELINES):
-                if b == FAILED_NAME:
-                    records.append(ResultRecord("run-1", ds, b, metric, None, None, None, 0, hib, unit, "failed", "training failed: loss is NaN", f"proto-{ds}"))
-                    continue
-                v = float(means[b])
-                spread = abs(v) * 0.02 + 1e-6
-                p = None if best is None or b == best else (0.31 if i % 2 else 0.004)
-                records.append(ResultRecord("run-1", ds, b, metric, v, v - spread, v + spread, len(DATASETS[ds]), hib, unit, "ok", "", f"proto-{ds}", p))
+        records += _records(ds, pd.concat([f for f in per_image if f["dataset"].iloc[0] == ds]))
     write_results(folder, records)
     pd.concat(per_image, ignore_index=True).to_csv(folder / "per_image.csv", index=False)
-    meta = {
-        "schema": "colorbench.run/1", "run_id": "run-1", "config_path": "configs/tiny.yaml",
-        "config": {"datasets": [{"name": d} for d in DATASETS], "baselines": [{"name": b} for b in BASELINES]},
-        "scale": "small", "scale_settings": {"eval_size": SIZE}, "device": "cpu", "seed": seed,
-        "environment": {"python": "3.11.2", "platform": "Linux", "packages": {"torch": "2.x", "numpy": "2.x"}, "git": {"commit": "0123456789abcdef", "dirty": True},
-                        "device": "cpu", "cpu": "test cpu", "torch_threads": 2, "created": "2024-01-01T00:00:00Z"},
-        "weights": [{"name": "resnet18", "path": "/cache/resnet18.pth", "sha256": "cd" * 32, "source": "pypi", "verified": True}],
-        "evaluation": {"eval_size": SIZE, "resize": "short_side_crop", "chroma_threshold": 1.0, "metrics": list(METRIC_SPECS), "protocol": {d: f"proto-{d}" for d in DATASETS}},
-        "datasets": {d: {"source": "folder", "location": f"/data/{d}", "manifest_hash": f"hash-{d}", "n_found": len(ids) + 1,
-                         "n_used": {"train": 0, "val": 0, "test": len(ids)}, "excluded": [{"id": f"{d}-gray", "reason": "near-gray <chroma>"}],
-                         "skipped_unreadable": [], "test_ids": ids, "grid_ids": ids[:4]} for d, ids in DATASETS.items()},
-        "baselines": {b: _baseline_meta(b, m) for b, m in BASELINES.items()},
-        "timings": {"total": 42.0, "score": 3.0},
-    }
-    (folder / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    RunDocument(
+        run_id="run-1", config_path="configs/tiny.yaml",
+        config={"datasets": [{"name": d} for d in DATASETS], "baselines": [{"name": b} for b in BASELINES]},
+        scale="small", scale_settings={"eval_size": SIZE}, device="cpu", seed=seed,
+        environment={"python": "3.11.2", "platform": "Linux", "packages": {"torch": "2.x", "numpy": "2.x"},
+                     "git": {"commit": "0123456789abcdef", "dirty": True}, "device": "cpu", "cpu": "test cpu",
+                     "torch_threads": 2, "created": "2024-01-01T00:00:00Z"},
+        weights=[{"name": "resnet18", "path": "/cache/resnet18.pth", "sha256": "cd" * 32, "source": "pypi", "verified": True}],
+        evaluation={"eval_size": SIZE, "resize": "short_side_crop", "chroma_threshold": 1.0, "metrics": list(METRIC_SPECS)},
+        datasets={d: _dataset_doc(d, ids) for d, ids in DATASETS.items()},
+        baselines={b: _baseline_doc(b, m) for b, m in BASELINES.items()},
+        timings={"total": 42.0, "score": 3.0},
+    ).save(folder / "run.json")
     return folder
-
-
-@contextlib.contextmanager
-def metric_definitions():
-    """Use the real metric registry; while it cannot be imported (being written), a stand-in for
-    the duration of the block only, so no other test ever sees the stand-in."""
-    try:
-        import colorbench.metrics.registry  # noqa: F401
-    except ImportError:
-        from colorbench.registry import Registry
-
-        stub = types.ModuleType("colorbench.metrics.registry")
-        stub.METRICS = Registry("metric")
-        for name in METRIC_SPECS:
-            stub.METRICS.register(name, object(), f"{name}: stand-in definition <i>")
-        saved = sys.modules.get("colorbench.metrics.registry")
-        sys.modules["colorbench.metrics.registry"] = stub
-        try:
-            yield stub.METRICS
-        finally:
-            if saved is None:
-                sys.modules.pop("colorbench.metrics.registry", None)
-            else:
-                sys.modules["colorbench.metrics.registry"] = saved
-        return
-    from colorbench.metrics.registry import METRICS
-
-    yield METRICS

@@ -35,6 +35,16 @@
     });
   });
 
+  // Metric-group toggles: hide or show every leaderboard cell of a group on this page.
+  document.querySelectorAll("input.group-toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      var section = box.closest("section.dataset");
+      section.querySelectorAll('[data-group="' + box.value + '"]').forEach(function (cell) {
+        cell.classList.toggle("hidden-group", !box.checked);
+      });
+    });
+  });
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });

@@ -1,0 +1,176 @@
+"""The one scoring routine, shared by `colorbench run` and `colorbench score`.
+
+Pairs are (prediction file, ground-truth file, id). The batch plan (plan.py) groups them from
+their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
+PIL releases the GIL) and every metric's accumulator is updated batch by batch with torch's own
+threads. Decoding and the metrics take turns instead of competing for the cores: on a busy CPU,
+torch's multi-threaded kernels wait a scheduler time slice for every thread that is not running.
+
+Nothing is resized silently; a prediction whose size differs from its ground truth is handled by
+`size_policy` (exclude and list it, resize it as if saved at that size, or error); unreadable
+files are listed (DataError under strict=True).
+
+Memory is bounded by pixels (MAX_BATCH_PIXELS per batch, WAVE_PIXELS decoded at once), so it does
+not grow with the number of images; the metrics' working memory scales with the largest image.
+Under torchrun each rank scores its contiguous block of whole batches of the one plan, the
+accumulators' states are synchronised (sums added, lists concatenated in rank order) and the
+per-image ids gathered: the result does not depend on the number of ranks.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from colorbench import distributed
+from colorbench.errors import DataError, UsageError
+from colorbench.files import display_name, name_bytes
+from colorbench.hashing import canonical_hash, sha256_file
+from colorbench.imageio import UnreadableImage, load_rgb
+from colorbench.metrics.base import MetricContext, MetricValue, compute_value
+from colorbench.metrics.memo import clear_memo
+from colorbench.scoring.pairs import Pair
+from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
+
+WAVE_PIXELS = 4 * MAX_BATCH_PIXELS  # decoded at once: 64 images of 256 px, about 50 MB as float32
+
+
+@dataclass
+class ScoreResult:
+    values: dict[str, MetricValue]
+    ids: list[str]  # scored ids, in the order of every per_image vector
+    size_mismatch: list[str] = field(default_factory=list)  # excluded under size_policy="exclude"
+    resized: list[str] = field(default_factory=list)  # under size_policy="resize"
+    unreadable: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # metric -> reason; the others still count
+
+
+def build_accumulators(names: Iterable[str], context: MetricContext) -> dict:
+    """Fresh accumulators on context.device; unknown names raise UnknownNameError."""
+    from colorbench.metrics.registry import METRICS
+
+    specs = [METRICS.get(n) for n in names]  # look every name up before building anything
+    return {s.name: s.build(context).to(context.device) for s in specs}
+
+
+def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    out = F.interpolate(pred[None], size=size, mode="bicubic", align_corners=False, antialias=True)[0]
+    return torch.round(out.clamp(0, 1) * 255.0) / 255.0
+
+
+def _load(item: Item) -> tuple[torch.Tensor, torch.Tensor] | str:
+    try:
+        pred, gt = load_rgb(item.pair.pred), load_rgb(item.pair.gt)
+    except (UnreadableImage, OSError) as exc:
+        return str(exc)
+    return (resize_to(pred, tuple(gt.shape[1:])) if item.resize else pred), gt
+
+
+def _files_key(plan) -> str:
+    """The scored ground truth's identity: each file's id and SHA-256 (cached by size and mtime)."""
+    files = sorted((item.pair.id, item.pair.gt) for batch in plan.batches for item in batch)
+    return "files-" + canonical_hash([[name_bytes(i).hex(), sha256_file(path)] for i, path in files])[:24]
+
+
+def _waves(batches: list[list[Item]]) -> Iterable[list[list[Item]]]:
+    wave, pixels = [], 0
+    for batch in batches:
+        wave.append(batch)
+        pixels += sum(item.pixels for item in batch)
+        if pixels >= WAVE_PIXELS:
+            yield wave
+            wave, pixels = [], 0
+    if wave:
+        yield wave
+
+
+def _update(accumulators: dict, batch: list[Item], loaded: list, context: MetricContext, result: ScoreResult,
+            strict: bool) -> int:
+    """Every accumulator updated with one batch; returns how many pairs it scored."""
+    kept = []
+    for item, images in zip(batch, loaded):
+        if isinstance(images, str):
+            if strict:
+                raise DataError(f"{display_name(item.pair.id)}: unreadable image: {images}")
+            result.unreadable.append(item.pair.id)
+        else:
+            kept.append((item.pair.id, *images))
+    by_size: dict[tuple, list] = {}  # one size unless a header hid its orientation (a late PNG eXIf)
+    for k in kept:
+        by_size.setdefault(tuple(k[2].shape), []).append(k)
+    for group in by_size.values():
+        pred = torch.stack([k[1] for k in group]).to(context.device)
+        gt = torch.stack([k[2] for k in group]).to(context.device)
+        for name in list(accumulators):
+            try:
+                accumulators[name].update(pred, gt)
+            except Exception as exc:  # e.g. SSIM on an image under 11 px: this metric fails, not the others
+                result.failed[name] = f"{type(exc).__name__}: {exc}"
+                del accumulators[name]
+        result.ids.extend(k[0] for k in group)
+    return len(kept)
+
+
+def _agree(accumulators: dict, result: ScoreResult) -> None:
+    """Under torchrun: every rank drops a metric that failed on any rank (or their states would
+    not synchronise), and learns every rank's ids and exclusions, in rank order."""
+    if not distributed.world().active:
+        return
+    for failed in distributed.gather(result.failed):
+        for name, reason in failed.items():
+            result.failed.setdefault(name, reason)
+            accumulators.pop(name, None)
+    result.ids = [i for ids in distributed.gather(result.ids) for i in ids]
+    result.unreadable = sorted({i for ids in distributed.gather(result.unreadable) for i in ids})
+
+
+def _compute(accumulators: dict, result: ScoreResult) -> None:
+    for name, acc in accumulators.items():
+        try:
+            result.values[name] = compute_value(acc)
+        except Exception as exc:  # e.g. FID of a single image
+            result.failed[name] = f"{type(exc).__name__}: {exc}"
+
+
+def score_pairs(
+    pairs: list[Pair],
+    metrics: list[str],
+    context: MetricContext,
+    batch_size: int = 16,
+    size_policy: str = "exclude",
+    strict: bool = False,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+    key_real_stats_by_files: bool = False,
+) -> ScoreResult:
+    """Score `pairs` with every metric in `metrics`; per-image vectors follow ScoreResult.ids.
+    A metric that fails (its update or compute raises) is listed in .failed; the rest are kept.
+    key_real_stats_by_files: cache the real images' FID statistics under a hash of the scored
+    ground-truth files' bytes (`colorbench score`; `run` keys them by its test split instead)."""
+    if size_policy not in SIZE_POLICIES:
+        raise UsageError(f"unknown size policy {size_policy!r} (choose from {', '.join(SIZE_POLICIES)})")
+    if batch_size < 1:
+        raise UsageError("batch size must be positive")
+    plan = plan_batches(list(pairs), batch_size, size_policy, strict)
+    if key_real_stats_by_files:
+        context = replace(context, real_stats_key=_files_key(plan))
+    accumulators = build_accumulators(metrics, context)
+    result = ScoreResult({}, [], plan.size_mismatch, plan.resized, plan.unreadable)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for wave in _waves(distributed.shard(plan.batches)):
+                decoded = iter(list(pool.map(_load, [item for batch in wave for item in batch])))  # decode, then compute
+                for batch in wave:
+                    done = _update(accumulators, batch, [next(decoded) for _ in batch], context, result, strict)
+                    if progress is not None:
+                        progress(done)
+        _agree(accumulators, result)
+        if not result.ids:
+            raise DataError("no image pairs could be scored")
+        _compute(accumulators, result)
+    finally:
+        clear_memo()
+    return result

@@ -1,0 +1,50 @@
+"""Matching prediction files to ground-truth files by relative path and stem."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from colorbench.errors import DataError
+from colorbench.imageio import IMAGE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str  # relative path without suffix, '/'-separated
+    pred: Path
+    gt: Path
+
+
+@dataclass
+class PairMatch:
+    pairs: list[Pair]
+    missing: list[str]  # ground-truth ids without a prediction
+    extra: list[str]  # prediction ids without a ground truth
+    ambiguous: list[str]  # ids with several files (e.g. a.png and a.jpg) on one side: not scored
+
+
+def _index(root: Path) -> tuple[dict[str, Path], set[str]]:
+    """id -> file for every image under root (hidden files skipped); ids with several files."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            found.setdefault(rel.with_suffix("").as_posix(), []).append(path)
+    return {k: v[0] for k, v in found.items() if len(v) == 1}, {k for k, v in found.items() if len(v) > 1}
+
+
+def match_folders(pred_dir: str | Path, gt_dir: str | Path) -> PairMatch:
+    """Pair files by relative path and stem; the suffixes may differ (pred .png, truth .jpg)."""
+    for name, d in (("prediction", pred_dir), ("ground-truth", gt_dir)):
+        if not Path(d).is_dir():
+            raise DataError(f"{name} folder {str(d)!r} does not exist")
+    pred, pred_dup = _index(Path(pred_dir))
+    gt, gt_dup = _index(Path(gt_dir))
+    ambiguous = pred_dup | gt_dup
+    pairs = [Pair(i, pred[i], gt[i]) for i in sorted(gt) if i in pred and i not in ambiguous]
+    missing = sorted(i for i in set(gt) | gt_dup if i not in pred and i not in pred_dup)
+    extra = sorted(i for i in set(pred) | pred_dup if i not in gt and i not in gt_dup)
+    both = (set(gt) | gt_dup) & (set(pred) | pred_dup)
+    return PairMatch(pairs, missing, extra, sorted(ambiguous & both))

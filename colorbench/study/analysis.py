@@ -1,0 +1,141 @@
+"""`study analyze`: votes -> MOS or fool rate per baseline with CIs, vigilance exclusions, agreement.
+
+Counted responses: main trials only (practice and vigilance never count), from raters not
+excluded. A rater is excluded when they answered vigilance trials and failed more than the
+study's `vigilance_max_fail` share of them. A vigilance trial is failed when the hue-rotated
+image is rated above "Poor" (MOS) or picked as the real photo (2AFC). Raters who left before any
+vigilance trial are kept and counted as `unchecked`.
+
+Fool rate (2AFC, Zhang et al. 2016): the share of trials in which the colourisation was picked as
+the real photo; 50% means people cannot tell it from the real photo.
+Inter-rater agreement: Krippendorff's alpha, ordinal, over main trials as units (the
+`krippendorff` package); for 2AFC's 0/1 answers ordinal alpha equals nominal alpha.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorbench.study.bootstrap import LEVEL, RESAMPLES, SCHEME, two_way_bootstrap
+from colorbench.study.spec import (
+    DB_FILE,
+    GROUND_TRUTH,
+    MOS_SCALE,
+    MOS_VIGILANCE_PASS_MAX,
+    Study,
+    load_study,
+)
+from colorbench.study.store import Store, now, rater_id
+
+ANALYSIS_FILE = "analysis.json"
+ANALYSIS_SCHEMA = "colorbench.study-analysis/1"
+COLUMNS = ["rater", "trial", "kind", "dataset", "image_id", "system", "response", "score", "latency_ms", "time"]
+
+
+def votes_frame(folder: Path, study: Study) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Every stored vote joined with its trial; and each rater's number of scheduled trials."""
+    rows, lengths = Store(Path(folder) / DB_FILE, study.fingerprint).rows()
+    out = []
+    for r in rows:
+        t = study.trial(r["trial"])
+        out.append({"rater": rater_id(r["session_id"]), "trial": t.id, "kind": t.kind, "dataset": t.dataset, "image_id": t.image_id,
+                    "system": t.system, "response": r["response"], "score": int(r["score"]), "latency_ms": int(r["latency_ms"]), "time": r["time"]})
+    return pd.DataFrame(out, columns=COLUMNS), {rater_id(k): v for k, v in lengths.items()}
+
+
+def vigilance_failed(design: str, score: int) -> bool:
+    return score > MOS_VIGILANCE_PASS_MAX if design == "mos" else score == 1
+
+
+def exclusions(study: Study, votes: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    """Raters excluded by vigilance (with counts), and raters who answered no vigilance trial."""
+    excluded, unchecked = [], []
+    for rater, mine in votes.groupby("rater", sort=True):
+        vig = mine[mine["kind"] == "vigilance"]
+        if vig.empty:
+            unchecked.append(str(rater))
+            continue
+        failed = int(sum(vigilance_failed(study.design, s) for s in vig["score"]))
+        if failed / len(vig) > study.settings.vigilance_max_fail:
+            excluded.append({"rater": str(rater), "vigilance_trials": len(vig), "failed": failed})
+    return excluded, unchecked
+
+
+def counted_votes(study: Study, votes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    excluded, unchecked = exclusions(study, votes)
+    gone = {e["rater"] for e in excluded}
+    keep = votes[(votes["kind"] == "main") & ~votes["rater"].isin(gone)]
+    return keep.reset_index(drop=True), excluded, unchecked
+
+
+def krippendorff_alpha(frame: pd.DataFrame, design: str) -> dict:
+    """Ordinal alpha over units = trials; None (with the reason) when no trial has two ratings."""
+    import krippendorff
+
+    if frame.empty:
+        return {"value": None, "level": "ordinal", "units": 0, "reason": "no counted responses"}
+    table = frame.pivot_table(index="rater", columns="trial", values="score", aggfunc="first")
+    pairable = table.columns[table.notna().sum(axis=0) >= 2]
+    if len(pairable) == 0:
+        return {"value": None, "level": "ordinal", "units": 0, "reason": "no trial was answered by two counted raters"}
+    data = table[pairable].to_numpy(float)
+    domain = list(range(MOS_SCALE[0], MOS_SCALE[1] + 1)) if design == "mos" else [0, 1]
+    if len(np.unique(data[~np.isnan(data)])) < 2:
+        return {"value": None, "level": "ordinal", "units": len(pairable), "reason": "every answer is the same value"}
+    value = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal", value_domain=domain)
+    return {"value": float(value), "level": "ordinal", "units": int(len(pairable)), "reason": ""}
+
+
+def summarise(study: Study, votes: pd.DataFrame, lengths: dict[str, int], seed: int = 0, n_resamples: int = RESAMPLES) -> dict:
+    counted, excluded, unchecked = counted_votes(study, votes)
+    estimates = two_way_bootstrap(counted, n_resamples=n_resamples, seed=seed) if not counted.empty else []
+    order = {name: i for i, name in enumerate(study.settings.baselines + [GROUND_TRUTH])}
+    datasets = {name: i for i, name in enumerate(study.settings.datasets)}
+    estimates.sort(key=lambda e: (datasets.get(e.dataset, len(datasets)), order.get(e.system, len(order))))
+    answered = votes.groupby("rater")["trial"].nunique().to_dict() if not votes.empty else {}
+    complete = sum(1 for r, n in answered.items() if n >= lengths.get(r, 0))
+    scores = [{**asdict(e), "label": e.system if e.system != GROUND_TRUTH else "ground truth (hidden reference)",
+               "reference": e.system == GROUND_TRUTH} for e in estimates]
+    return {
+        "schema": ANALYSIS_SCHEMA, "study": study.name, "design": study.design,
+        "measure": "mos" if study.design == "mos" else "fool_rate",
+        "scale": list(MOS_SCALE) if study.design == "mos" else [0, 1],
+        "run_id": study.source.run_id, "fingerprint": study.fingerprint, "created": now(),
+        "bootstrap": {"scheme": SCHEME, "resamples": n_resamples, "level": LEVEL, "seed": seed},
+        "raters": {"sessions": len(lengths), "with_votes": len(answered), "complete": complete,
+                   "excluded": len(excluded), "counted": int(counted["rater"].nunique()) if not counted.empty else 0,
+                   "unchecked": len(unchecked)},
+        "excluded": excluded,
+        "responses": {"total": len(votes), "counted": len(counted), "practice": int((votes["kind"] == "practice").sum()),
+                      "vigilance": int((votes["kind"] == "vigilance").sum()),
+                      "main_from_excluded": int(((votes["kind"] == "main") & votes["rater"].isin({e["rater"] for e in excluded})).sum())},
+        "scores": scores,
+        "alpha": krippendorff_alpha(counted, study.design),
+    }
+
+
+def analyze(folder: Path, seed: int = 0) -> dict:
+    from colorbench.files import write_json
+
+    study = load_study(Path(folder), check_images=False)
+    votes, lengths = votes_frame(folder, study)
+    result = summarise(study, votes, lengths, seed=seed)
+    write_json(Path(folder) / ANALYSIS_FILE, result)
+    return result
+
+
+def format_table(result: dict) -> str:
+    measure = "MOS (1-5)" if result["measure"] == "mos" else "fool rate"
+    lines = [f"study {result['study']} ({result['design']}): {measure}, {int(result['bootstrap']['level'] * 100)}% CI (two-way bootstrap over raters and images)"]
+    width = max([len(s["label"]) for s in result["scores"]] + [8])
+    for s in result["scores"]:
+        ci = f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]" if s["ci_low"] is not None else "[no CI: < 2 raters or images]"
+        lines.append(f"  {s['dataset']:<12} {s['label']:<{width}}  {s['value']:.3f}  {ci}  n = {s['n_responses']} ({s['n_raters']} raters, {s['n_images']} images)")
+    r, resp, a = result["raters"], result["responses"], result["alpha"]
+    lines.append(f"raters: {r['counted']} counted, {r['excluded']} excluded by vigilance, {r['unchecked']} without a vigilance trial, {r['complete']} of {r['sessions']} sessions complete")
+    lines.append(f"responses: {resp['counted']} counted ({resp['practice']} practice, {resp['vigilance']} vigilance and {resp['main_from_excluded']} from excluded raters not counted)")
+    lines.append("Krippendorff's alpha (ordinal): " + (f"{a['value']:.3f} over {a['units']} trials" if a["value"] is not None else f"n/a ({a['reason']})"))
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""Your model in the benchmark: import-path rows, installed plug-ins (entry points), precomputed
+outputs, and the refusals that keep them from going wrong."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+import yaml
+
+from colorbench.cli import main
+
+METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness"]
+VALUE_COLUMNS = ["metric", "value", "ci_low", "ci_high", "n"]
+
+PLUGIN = '''
+import torch
+from colorbench.api import Baseline, BaselineInfo
+
+
+class ZeroAB(Baseline):
+    """ab = 0, written as a plug-in: must score exactly as the built-in gray."""
+
+    def __init__(self, scale: float = 1.0):
+        super().__init__()
+        self.scale = scale
+        self.info = BaselineInfo(family="zeroab", paper="test", color_space="lab", loss="none", input_size=None,
+                                 learned=False)
+
+    def colorize(self, L, target_rgb=None):
+        return torch.cat((L, torch.zeros_like(L).expand(-1, 2, -1, -1) * self.scale), dim=1)
+
+
+class Exploding(ZeroAB):
+    def colorize(self, L, target_rgb=None):
+        raise RuntimeError("the plug-in exploded")
+
+
+def create(scale: float = 1.0):
+    return ZeroAB(scale)
+
+
+def exploding():
+    return Exploding()
+
+
+def not_a_baseline():
+    return "a string"
+'''
+
+
+@pytest.fixture
+def plugin_module(tmp_path, monkeypatch):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "zeroab_plugin.py").write_text(PLUGIN)
+    (folder / "broken_plugin.py").write_text("import torch\nraise ImportError('needs libfoo 2.0')\n")
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def _config(tmp_path, baselines, out="out", datasets=None) -> str:
+    cfg = {
+        "version": 1, "device": "cpu", "output_dir": str(tmp_path / out), "scale": "small",
+        "scales": {"small": {"eval_size": 32, "max_test_images": 4}},
+        "evaluation": {"metrics": METRICS, "grid_images": 2},
+        "datasets": datasets or [{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}},
+                                 {"name": "mcmaster", "split": {"train": 0.0, "val": 0.0, "test": 1.0}}],
+        "baselines": baselines,
+    }
+    path = tmp_path / f"{out}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def _rows(folder, baseline) -> pd.DataFrame:
+    table = pd.read_csv(folder / "results.csv")
+    return table[table["baseline"] == baseline].set_index(["dataset", "metric"])[VALUE_COLUMNS[1:]].sort_index()
+
+
+def test_an_import_path_row_that_returns_ab_zero_scores_exactly_like_gray(tmp_path, plugin_module):
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "mine", "model": "zeroab_plugin:create", "params": {"scale": 2.0}}])
+    assert main(["run", path]) == 0
+    out = tmp_path / "out"
+    pd.testing.assert_frame_equal(_rows(out, "mine"), _rows(out, "gray"))
+    run = json.loads((out / "run.json").read_text())
+    source = run["baselines"]["mine"]["source"]
+    assert source["kind"] == "import path" and source["target"] == "zeroab_plugin:create" and len(source["code_sha256"]) == 64
+    assert run["baselines"]["mine"]["params"] == {"scale": 2.0}
+
+
+def test_precomputed_outputs_of_a_runs_gray_score_exactly_like_gray(tmp_path):
+    first = _config(tmp_path, [{"name": "gray"}], out="first")
+    assert main(["run", first]) == 0
+    template = str(tmp_path / "first" / "outputs" / "{dataset}" / "gray")
+    second = _config(tmp_path, [{"name": "gray"}, {"name": "external", "outputs": template}], out="second")
+    assert main(["run", second]) == 0
+    out = tmp_path / "second"
+    pd.testing.assert_frame_equal(_rows(out, "external"), _rows(out, "gray"))
+    doc = json.loads((out / "run.json").read_text())["baselines"]["external"]
+    assert doc["outputs"]["kodak24"]["n_imported"] == 4 and len(doc["outputs"]["kodak24"]["files_sha256"]) == 64
+    assert (out / "reports" / "index.html").read_text().count("external") >= 2  # leaderboard and grid
+
+
+def test_missing_and_extra_outputs_are_listed_and_strict_refuses_them(tmp_path, capsys):
+    first = _config(tmp_path, [{"name": "gray"}], out="first")
+    assert main(["run", first]) == 0
+    kodak = tmp_path / "first" / "outputs" / "kodak24" / "gray"
+    victim = sorted(kodak.iterdir())[0]
+    victim.unlink()
+    (kodak / "not-a-test-image.png").write_bytes((tmp_path / "first" / "outputs" / "mcmaster" / "gray").joinpath(
+        sorted(p.name for p in (tmp_path / "first" / "outputs" / "mcmaster" / "gray").iterdir())[0]).read_bytes())
+    template = str(tmp_path / "first" / "outputs" / "{dataset}" / "gray")
+    second = _config(tmp_path, [{"name": "gray"}, {"name": "external", "outputs": template}], out="second")
+    capsys.readouterr()
+    assert main(["run", second]) == 0
+    said = capsys.readouterr().out
+    assert "external on kodak24: 1 missing output file(s)" in said and "1 extra output file(s)" in said
+    rows = _rows(tmp_path / "second", "external")
+    assert (rows.loc["kodak24", "n"] == 3).all() and (rows.loc["mcmaster", "n"] == 4).all()
+    doc = json.loads((tmp_path / "second" / "run.json").read_text())["baselines"]["external"]["outputs"]["kodak24"]
+    assert doc["missing"] == [victim.stem] and doc["extra"] == ["not-a-test-image"]
+    assert main(["run", second, "--strict", "--output-dir", str(tmp_path / "strict")]) == 4
+    assert "strict" in capsys.readouterr().err
+
+
+def test_a_plugin_that_raises_fails_its_own_row_only(tmp_path, plugin_module, capsys):
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "boom", "model": "zeroab_plugin:exploding"}])
+    assert main(["run", path]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table[table["baseline"] == "boom"]["reason"].str.contains("the plug-in exploded")).all()
+    assert (table[table["baseline"] == "gray"]["status"] == "ok").all()
+
+
+BAD = [
+    ("an import path to no module", {"name": "x", "model": "zeroab_plugn:create"}, "baselines[0].model", "no module 'zeroab_plugn'"),
+    ("a module that fails to import", {"name": "x", "model": "broken_plugin:create"}, "baselines[0].model", "ImportError: needs libfoo 2.0"),
+    ("a missing factory", {"name": "x", "model": "zeroab_plugin:crate"}, "baselines[0].model", "no callable 'crate'"),
+    ("a factory returning something else", {"name": "x", "model": "zeroab_plugin:not_a_baseline"}, "baselines[0]", "returned a str, not a colorbench.api.Baseline"),
+    ("unknown params", {"name": "x", "model": "zeroab_plugin:create", "params": {"scael": 2}}, "baselines[0].params.scael", "did you mean 'scale'"),
+    ("model and outputs", {"name": "x", "model": "gray", "outputs": "a/{dataset}"}, "baselines[0].outputs", "either a model or precomputed outputs"),
+    ("an outputs folder that does not exist", {"name": "x", "outputs": "/nonexistent/{dataset}"}, "baselines[0].outputs", "no folder '/nonexistent/kodak24'"),
+    ("outputs without {dataset}", {"name": "x", "outputs": "/tmp"}, "baselines[0].outputs", "has no {dataset}"),
+    ("an unknown name", {"name": "x", "model": "zeroabb"}, "baselines[0].model", "unknown baseline 'zeroabb'"),
+]
+
+
+@pytest.mark.parametrize("label,row,key,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_plugin_rows_exit_2_naming_file_and_key(tmp_path, plugin_module, capsys, label, row, key, words):
+    path = _config(tmp_path, [row])
+    assert main(["run", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"colorbench: error: {path}: {key}: ") and words in err and "\n" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def _install(site, name: str, package: str, target: str) -> None:
+    """A distribution as pip leaves it: a .dist-info folder with METADATA and entry_points.txt."""
+    info = site / f"{package}-1.2.3.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(f"""
+        [colorbench.baselines]
+        {name} = {target}
+    """))
+
+
+def test_an_installed_plugin_is_listed_and_runs_by_name(tmp_path, plugin_module, monkeypatch, capsys):
+    site = tmp_path / "site"
+    _install(site, "zero", "zero-plugin", "zeroab_plugin:create")
+    monkeypatch.syspath_prepend(str(site))
+    capsys.readouterr()
+    assert main(["list", "baselines", "--json"]) == 0
+    listed = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["zero"]["plugin"] == {"package": "zero-plugin", "version": "1.2.3"} and listed["gray"]["plugin"] is None
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "zero"}])
+    assert main(["run", path]) == 0
+    pd.testing.assert_frame_equal(_rows(tmp_path / "out", "zero"), _rows(tmp_path / "out", "gray"))
+    source = json.loads((tmp_path / "out" / "run.json").read_text())["baselines"]["zero"]["source"]
+    assert source["kind"] == "entry point" and source["package"] == "zero-plugin" and source["version"] == "1.2.3"
+
+
+def test_a_plugin_named_like_a_builtin_is_an_error_naming_both(tmp_path, plugin_module, monkeypatch, capsys):
+    site = tmp_path / "site"
+    _install(site, "gray", "shadow-plugin", "zeroab_plugin:create")
+    monkeypatch.syspath_prepend(str(site))
+    assert main(["list", "baselines"]) == 2
+    err = capsys.readouterr().err
+    assert "shadow-plugin 1.2.3" in err and "built-in baseline 'gray'" in err and "\n" not in err.strip()
