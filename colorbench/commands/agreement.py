@@ -1,7 +1,8 @@
 """`colorbench agreement SET`: how well each per-image metric agrees with people on a rated set.
 
-SET is a registered rated set (hecd) or a rated folder (items.csv + ratings.csv, or a study
-folder holding export/). stdout carries the result only: a table, or with --json one object
+SET is a registered rated set (hecd), a study folder (colorbench study create; its counted
+votes, read from the study's database) or a rated folder (items.csv + ratings.csv, the format
+`colorbench study export` writes). stdout carries the result only: a table, or with --json one object
 {"n", "metrics", "systems", ...}; notes (missing images, exclusions) go to stderr. --out DIR
 writes agreement.json, CSVs and index.html, each file atomically, after everything is computed.
 """
@@ -10,18 +11,18 @@ from __future__ import annotations
 import json
 import sys
 
-from colorbench.errors import ColorbenchError, UsageError
-from colorbench.registry import UnknownNameError
-
-SLOW_ON_CPU = ("lpips_vgg",)  # left out of the default set: ~4 s per 321x481 pair on 2 CPU cores
+from colorbench.errors import UsageError
 
 
-def _metric_names(raw: list[str] | None) -> list[str] | None:
-    from colorbench.human.agreement import per_image_metrics
+def _metric_names(raw: list[str] | None) -> list[str]:
+    from colorbench.human.agreement import default_metrics, per_image_metrics
 
     if not raw:
-        return [n for n in per_image_metrics(None) if n not in SLOW_ON_CPU]
-    return per_image_metrics([n.strip() for item in raw for n in item.split(",") if n.strip()])
+        return default_metrics()
+    names = [n.strip() for item in raw for n in item.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--metrics names no metric")
+    return per_image_metrics(names)
 
 
 def _notes(result: dict, checks: dict) -> None:
@@ -35,6 +36,8 @@ def _notes(result: dict, checks: dict) -> None:
     if z["excluded_raters"] or z["unpaired"]:
         print(f"colorbench agreement: z-scores: {len(z['excluded_raters'])} rater(s) with constant ratings excluded, "
               f"{z['unpaired']} test rating(s) without the rater's reference rating excluded", file=sys.stderr)
+    for name, why in result["metrics_failed"].items():
+        print(f"colorbench agreement: {name} left out (it failed: {why})", file=sys.stderr)
     rep = checks.get("zscore_reproduction")
     if rep:
         print(f"colorbench agreement: mean z-scores recomputed from the raw ratings match {rep['against']} "
@@ -42,17 +45,6 @@ def _notes(result: dict, checks: dict) -> None:
 
 
 def handle(args) -> int:
-    try:
-        return _handle(args)
-    except UnknownNameError as exc:
-        print(f"colorbench agreement: {exc}", file=sys.stderr)
-        return 2
-    except ColorbenchError as exc:
-        print(f"colorbench agreement: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-def _handle(args) -> int:
     from tqdm import tqdm
 
     from colorbench.human import agreement, report, sets
@@ -77,16 +69,16 @@ def _handle(args) -> int:
 
 
 def register(sub) -> None:
-    from colorbench.human.resample import DEFAULT_RESAMPLES
+    from colorbench.human import DEFAULT_RESAMPLES, SLOW_ON_CPU, ZSCORE_METHODS
 
     p = sub.add_parser("agreement", help="correlate every per-image metric with human ratings (e.g. hecd)")
-    p.add_argument("set", help="a rated set name (hecd) or a rated folder / study folder")
+    p.add_argument("set", help="a rated set name (hecd), a study folder or a rated folder")
     p.add_argument("--metrics", nargs="+", metavar="M1,M2",
                    help="per-image metrics (default: all but " + ", ".join(SLOW_ON_CPU) + ")")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", help="write agreement.json, CSVs and index.html here")
-    p.add_argument("--zscore", choices=("auto", "difference", "rater"), default="auto",
-                   help="per-rater z-score normalisation (auto: difference when references are rated)")
+    p.add_argument("--zscore", choices=ZSCORE_METHODS, default="auto",
+                   help="per-rater normalisation (auto: difference when references are rated, none for 2AFC, else rater)")
     p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap replicates")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--batch-size", type=int, default=16)

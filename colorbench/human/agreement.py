@@ -21,10 +21,16 @@ from colorbench.errors import DataError, UsageError
 from colorbench.metrics.base import MetricContext
 from colorbench.scoring import Pair, score_pairs
 
+from . import DEFAULT_RESAMPLES, SLOW_ON_CPU
 from . import correlation as C
 from .ratings import RatedSet, ZScores, item_table, zscores
-from .resample import DEFAULT_RESAMPLES, correlation_replicates, draw, percentile_ci
+from .resample import correlation_replicates, draw, percentile_ci
 from .systems import metric_ranking, people_table
+
+
+def default_metrics() -> list[str]:
+    """Every registered per-image metric but SLOW_ON_CPU."""
+    return [n for n in per_image_metrics(None) if n not in SLOW_ON_CPU]
 
 
 def per_image_metrics(names: list[str] | None) -> list[str]:
@@ -49,6 +55,7 @@ class Inputs:
     ids: list[str]  # used test images, in scoring order
     values: dict[str, np.ndarray]  # raw per-image metric values
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> item ids
+    failed: dict[str, str] = field(default_factory=dict)  # metric -> why it has no values (score_pairs)
 
 
 def _missing_files(rs: RatedSet) -> list[str]:
@@ -71,10 +78,10 @@ def score(rs: RatedSet, metrics: list[str], zscore: str = "auto", strict: bool =
         raise DataError(f"{rs.name}: no rated test image with both image files present")
     result = score_pairs(pairs, metrics, MetricContext(device=torch.device("cpu")), batch_size=batch_size,
                          size_policy="error" if strict else "exclude", strict=strict, progress=progress)
-    values = {n: result.values[n].per_image.double().numpy() for n in metrics}
+    values = {n: result.values[n].per_image.double().numpy() for n in metrics if n in result.values}
     skipped = {"missing_images": missing, "no_z_scores": unrated,
                "size_mismatch": result.size_mismatch, "unreadable": result.unreadable}
-    return Inputs(rs, zs, table, list(result.ids), values, skipped)
+    return Inputs(rs, zs, table, list(result.ids), values, skipped, dict(result.failed))
 
 
 def _replicates(inp: Inputs, scene_idx: np.ndarray, n_resamples: int, seed: int):
@@ -88,6 +95,9 @@ def _replicates(inp: Inputs, scene_idx: np.ndarray, n_resamples: int, seed: int)
 
 def _point(s: np.ndarray, y: np.ndarray, scene_idx: np.ndarray, n_scenes: int) -> dict:
     ok = np.isfinite(s)
+    within = {"srcc": [np.nan] * n_scenes, "krcc": [np.nan] * n_scenes}
+    if ok.sum() < 3:  # e.g. msssim_ab on images under 176 px: no value to correlate
+        return {"n": int(ok.sum()), "srcc": np.nan, "krcc": np.nan, "plcc": np.nan, "plcc_fit": "none", "within": within}
     pl, how = C.plcc(s[ok], y[ok])
     within = {"srcc": [], "krcc": []}
     for k in range(n_scenes):
@@ -102,9 +112,15 @@ def _num(x):
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+def _mean_finite(values) -> float | None:
+    """The mean of the finite values (scenes with a within-scene correlation), None if none."""
+    v = np.asarray(values, dtype=float)
+    return float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else None
+
+
 def analyse(inp: Inputs, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """The agreement result (the object `colorbench agreement --json` prints)."""
-    from colorbench.metrics.registry import METRICS, direction
+    from colorbench.metrics.registry import METRICS, direction_word
 
     items = [inp.rs.item(i) for i in inp.ids]
     scenes = sorted({it.scene for it in items})
@@ -119,13 +135,13 @@ def analyse(inp: Inputs, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) ->
     for j, n in enumerate(names):
         p = _point(X[:, j], y, scene_idx, len(scenes))
         metrics[n] = {
-            "direction": direction(specs[n]), "n": p["n"],
+            "direction": direction_word(specs[n]), "n": p["n"],
             "srcc": _num(p["srcc"]), "srcc_ci": _ci(boot["srcc"][:, j]),
             "krcc": _num(p["krcc"]), "krcc_ci": _ci(boot["krcc"][:, j]),
             "plcc": _num(p["plcc"]), "plcc_fit": p["plcc_fit"],
             "within_scene": {
-                "srcc": _num(np.nanmean(p["within"]["srcc"])), "srcc_ci": _ci(boot["within_srcc"][:, j]),
-                "krcc": _num(np.nanmean(p["within"]["krcc"])),
+                "srcc": _mean_finite(p["within"]["srcc"]), "srcc_ci": _ci(boot["within_srcc"][:, j]),
+                "krcc": _mean_finite(p["within"]["krcc"]),
                 "per_scene": {s: _num(v) for s, v in zip(scenes, p["within"]["srcc"])},
             },
         }
@@ -155,4 +171,5 @@ def _provenance(inp: Inputs, n_resamples: int, seed: int) -> dict:
         "bootstrap": {"resamples": n_resamples, "seed": seed, "over": "scenes and raters", "level": 0.95,
                       "method": "percentile"},
         "size_policy": "no resize: size mismatches excluded (an error under --strict)",
+        "metrics_failed": inp.failed,
     }

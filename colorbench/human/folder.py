@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from colorbench.errors import DataError
+from colorbench.study.export import ITEM_COLUMNS
 
 from .ratings import RatedItem, RatedSet, build_rated_set
-
-ITEM_COLUMNS = ("item", "reference", "test", "scene", "system")
 
 
 def rated_folder(path: str | Path) -> Path | None:
@@ -36,17 +35,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read as CSV: {str(exc).splitlines()[0]}") from None
 
 
-def _items(folder: Path) -> list[RatedItem]:
-    path = folder / "items.csv"
-    table = _read_csv(path)
+def rated_items(table: pd.DataFrame, folder: Path, source: str) -> list[RatedItem]:
+    """Items from an items table (ITEM_COLUMNS; paths relative to `folder`)."""
     missing = [c for c in ITEM_COLUMNS if c not in table.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (need {', '.join(ITEM_COLUMNS)})")
+        raise DataError(f"{source}: missing column(s) {', '.join(missing)} (need {', '.join(ITEM_COLUMNS)})")
     items = []
     for n, row in enumerate(table.itertuples(index=False), start=2):  # line 1 is the header
         for col in ("item", "reference", "test", "scene"):
             if not str(getattr(row, col)).strip():
-                raise DataError(f"{path}: line {n}: empty {col}")
+                raise DataError(f"{source}: line {n}: empty {col}")
         items.append(RatedItem(
             id=str(row.item), reference=(folder / row.reference).resolve(), test=(folder / row.test).resolve(),
             scene=str(row.scene), system=str(row.system).strip() or None,
@@ -58,6 +56,6 @@ def load_rated_folder(path: str | Path, name: str | None = None) -> RatedSet:
     folder = rated_folder(path)
     if folder is None:
         raise DataError(f"{path}: not a rated folder (needs items.csv and ratings.csv, or export/ holding them)")
-    items = _items(folder)
+    items = rated_items(_read_csv(folder / "items.csv"), folder, str(folder / "items.csv"))
     ratings = _read_csv(folder / "ratings.csv")
     return build_rated_set(name or folder.name, items, ratings, str(folder / "ratings.csv"))

@@ -16,9 +16,13 @@ Per-image scores computed from the raw ratings:
     floating-point rounding (the reference rows too: every rater rated every reference once, so
     all 20 references share one value, 0.39699).
   * "rater" (ITU-R BT.500-style): z(r, i) = (x(r, i) - mean_r x) / SD_r x over all of r's ratings.
+  * "none": z(r, i) = x(r, i), the raw score; the "mean z-score" is then the MOS (for 2AFC the
+    fool rate).
 
   "auto" picks "difference" when the set rates its references (an item whose test image is its
-  reference image), else "rater". Raters whose values are all equal (SD 0) have no z-score and
+  reference image); else "none" on a 0..1 scale (2AFC: each answer already compares the image
+  with the real photo beside it, and a z-score of 0/1 answers would drop every rater who was
+  never fooled); else "rater". Raters whose values are all equal (SD 0) have no z-score and
   are excluded, as are test ratings whose rater never rated that reference; both are counted and
   listed in ZScores.
 
@@ -36,8 +40,9 @@ import pandas as pd
 
 from colorbench.errors import DataError, UsageError
 
+from . import ZSCORE_METHODS
+
 RATING_COLUMNS = ("rater", "item", "score", "scale_min", "scale_max")
-ZSCORE_METHODS = ("auto", "difference", "rater")
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _one_scale(ratings: pd.DataFrame, source: str) -> tuple[float, float]:
 
 @dataclass
 class ZScores:
-    method: str  # "difference" or "rater"
+    method: str  # "difference", "rater" or "none"
     z: np.ndarray  # one per rating (RatedSet.ratings order); NaN where excluded
     excluded_raters: list[str] = field(default_factory=list)  # SD 0: no z-score
     unpaired: int = 0  # test ratings whose rater never rated that reference ("difference")
@@ -138,13 +143,17 @@ def choose_method(rs: RatedSet, method: str) -> str:
     if method != "auto":
         return method
     refs = {i.id for i in rs.items if i.is_reference}
-    return "difference" if rs.ratings["item"].isin(refs).any() else "rater"
+    if rs.ratings["item"].isin(refs).any():
+        return "difference"
+    return "none" if rs.scale == (0.0, 1.0) else "rater"
 
 
 def zscores(rs: RatedSet, method: str = "auto") -> ZScores:
     """Per-rating z-scores with the module's definition."""
     method = choose_method(rs, method)
     r = rs.ratings
+    if method == "none":
+        return ZScores(method, r["score"].to_numpy(dtype=float))
     if method == "rater":
         g = r.groupby("rater")["score"]
         mu, sd = g.transform("mean").to_numpy(), g.transform("std", ddof=0).to_numpy()

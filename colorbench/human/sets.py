@@ -1,4 +1,4 @@
-"""Rated sets by name (RATED_SETS: explicit registry) or by folder (a rated or study folder)."""
+"""Rated sets by name (RATED_SETS: explicit registry) or by folder (a study or rated folder)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,9 +34,13 @@ RATED_SETS.register(
 
 
 def load(name_or_path: str, download: bool = True, progress: bool = True) -> LoadedSet:
-    """A registered name, else a rated folder (or a study folder holding export/)."""
+    """A registered name, else a study folder (its counted votes), else a rated folder."""
+    from .study import is_study_folder, study_rated_set
+
     if name_or_path in RATED_SETS:
         return RATED_SETS.get(name_or_path)(download, progress)
+    if is_study_folder(name_or_path):
+        return LoadedSet(study_rated_set(name_or_path))
     if rated_folder(name_or_path) is not None or Path(name_or_path).expanduser().is_dir():
         return LoadedSet(load_rated_folder(name_or_path))
     RATED_SETS.get(name_or_path)  # UnknownNameError with did-you-mean

@@ -55,11 +55,18 @@ def metric_ranking(systems: list[str | None], values: np.ndarray, higher_is_bett
     """The systems by one metric: their mean values, the ranking, and Kendall tau with people."""
     arr = np.array([s or "" for s in systems])
     names = [row["system"] for row in people]
-    means = {n: float(np.nanmean(values[arr == n])) for n in names}
+    means = {n: _mean_finite(values[arr == n]) for n in names}
+    if not all(np.isfinite(list(means.values()))):  # a system without any value of this metric
+        return {"values": {n: m if np.isfinite(m) else None for n, m in means.items()}, "ranking": [], "kendall_tau": None}
     score = {n: float(signed(np.array([means[n]]), higher_is_better)[0]) for n in names}
     ranking = sorted(names, key=lambda n: -score[n])
     tau = stats.kendalltau([score[n] for n in names], [row["mean_z"] for row in people])[0] if len(names) > 1 else np.nan
     return {"values": means, "ranking": ranking, "kendall_tau": None if np.isnan(tau) else float(tau)}
+
+
+def _mean_finite(v: np.ndarray) -> float:
+    ok = np.isfinite(v)
+    return float(v[ok].mean()) if ok.any() else float("nan")
 
 
 def _list(ci):
