@@ -99,3 +99,65 @@ def test_replicate_means_reweight_raters():
         w = weights[rt, b].astype(float)
         expected = np.bincount(it, w * z) / np.bincount(it, w)
         np.testing.assert_allclose(reps.mean_z[:, b], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [7, 60, 320])  # all pairs at once up to resample._PAIRWISE_MAX, scipy above
+def test_kendall_columns_match_scipy_with_ties_repeats_and_nan(n):
+    from colorbench.human.resample import _kendall_columns
+
+    rng = np.random.default_rng(n)
+    y = np.round(rng.normal(size=n), 1)  # ties in y
+    X = np.column_stack([y + rng.normal(size=n), np.round(rng.normal(size=n)), np.full(n, 2.0), rng.normal(size=n)])
+    X[: n // 3, 3] = np.nan  # a column with missing values takes the per-column path
+    idx = np.concatenate([np.arange(n), np.arange(n // 4)])  # repeated items, as a drawn scene twice
+    got = _kendall_columns(X[idx], y[idx])
+    for j in range(X.shape[1]):
+        ok = ~np.isnan(X[idx, j])
+        want = stats.kendalltau(X[idx][ok, j], y[idx][ok])[0]
+        assert (np.isnan(got[j]) and np.isnan(want)) or got[j] == pytest.approx(want, abs=1e-12), j
+
+
+def test_plcc_is_linear_below_the_logistic_minimum():
+    x = np.arange(C.LOGISTIC_MIN_POINTS - 1, dtype=float)
+    y = x ** 3
+    value, how = C.plcc(x, y)
+    assert how == "linear" and value == pytest.approx(stats.pearsonr(x, y)[0])
+
+
+def test_logistic_jacobian_matches_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    t = np.linspace(-3, 3, 9)
+    params = np.array([1.7, 2.3, 0.4, 0.2, -0.5])
+    got = C.logistic5_jacobian(t, *params)
+    for k, tk in enumerate(t):
+        want = approx_fprime(params, lambda p, tk=tk: C.logistic5(tk, *p), 1e-7)
+        np.testing.assert_allclose(got[k], want, atol=1e-5)
+
+
+def test_within_scene_replicates_equal_a_per_scene_loop_with_scipy():
+    """The vectorised within-scene SRCC against the definition: per replicate, scipy's SRCC in each
+    drawn scene (NaN rows left out), averaged over the draws with repeats."""
+    from colorbench.human.resample import Replicates, _within_scene_srcc
+
+    rng = np.random.default_rng(4)
+    n_scenes, per, B = 5, 6, 40
+    members = tuple(np.arange(s * per, (s + 1) * per) for s in range(n_scenes))
+    n = n_scenes * per
+    mean_z = rng.normal(size=(n, B))
+    mean_z[rng.uniform(size=(n, B)) < 0.1] = np.nan  # items none of whose raters was drawn
+    X = np.column_stack([rng.normal(size=n), np.round(rng.normal(size=n)), np.full(n, np.nan), rng.normal(size=n),
+                         np.tile([1.0, 1, 1, 1, 1, 1], n_scenes)])
+    X[::4, 3] = np.nan  # partly missing
+    reps = Replicates(rng.integers(0, n_scenes, size=(B, n_scenes)), mean_z, members, mean_z)
+    got = _within_scene_srcc(X, reps)
+    for b in range(B):
+        for j in range(X.shape[1]):
+            values = []
+            for s in reps.scene_draws[b]:
+                m = members[s]
+                ok = np.isfinite(mean_z[m, b]) & np.isfinite(X[m, j])
+                if ok.sum() > 2 and np.ptp(X[m][ok, j]) > 0:
+                    values.append(stats.spearmanr(X[m][ok, j], mean_z[m][ok, b])[0])
+            want = np.mean(values) if values else np.nan
+            assert (np.isnan(got[b, j]) and np.isnan(want)) or got[b, j] == pytest.approx(want, abs=1e-12), (b, j)

@@ -10,13 +10,12 @@ rater draw keeps whole. Seeded (numpy PCG64), percentile intervals.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse, stats
 
-DEFAULT_RESAMPLES = 1000
+from . import DEFAULT_RESAMPLES
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,22 @@ def _spearman_columns(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+_PAIRWISE_MAX = 300  # up to this many items tau-b is computed from all pairs at once, columns together
+
+
 def _kendall_columns(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of every column of X with y, NaN rows of a column left out. Over all pairs
+    i < j: sum(sign dx * sign dy) / sqrt(pairs untied in x * pairs untied in y), as scipy's."""
     out = np.full(X.shape[1], np.nan)
-    for j in range(X.shape[1]):
+    clean = ~np.isnan(X).any(axis=0)
+    cols = np.arange(X.shape[1])
+    if clean.any() and 2 < len(y) <= _PAIRWISE_MAX:
+        i, j = np.triu_indices(len(y), 1)
+        sx, sy = np.sign(X[i][:, clean] - X[j][:, clean]), np.sign(y[i] - y[j])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[clean] = (sx * sy[:, None]).sum(0) / np.sqrt((sx * sx).sum(0) * (sy * sy).sum())
+        cols = cols[~clean]
+    for j in cols:
         ok = ~np.isnan(X[:, j])
         if ok.sum() > 2:
             out[j] = stats.kendalltau(X[ok, j], y[ok])[0]
@@ -105,6 +117,43 @@ def _kendall_columns(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 STATISTICS = ("srcc", "krcc", "within_srcc")
+
+
+def _scene_srcc(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """(k, B) SRCC of every column of X (n, k) with every column of Z (n, B); NaN rows of either
+    left out. Columns without NaN go through one matrix product of centred ranks."""
+    k, B = X.shape[1], Z.shape[1]
+    out = np.full((k, B), np.nan)
+    if len(X) < 3:
+        return out
+    cx, cz = ~np.isnan(X).any(axis=0), ~np.isnan(Z).any(axis=0)
+    if cx.any() and cz.any():
+        rx, rz = stats.rankdata(X[:, cx], axis=0), stats.rankdata(Z[:, cz], axis=0)
+        rx, rz = rx - rx.mean(axis=0), rz - rz.mean(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[np.ix_(cx, cz)] = (rx.T @ rz) / np.sqrt(np.outer((rx * rx).sum(0), (rz * rz).sum(0)))
+    some = ~np.isnan(X).all(axis=0)  # an all-NaN column has no value anywhere
+    for b in range(B):
+        cols = some & (~cx if cz[b] else True)
+        if cols.any():
+            ok = ~np.isnan(Z[:, b])
+            out[cols, b] = _spearman_columns(X[ok][:, cols], Z[ok, b])
+    return out
+
+
+def _within_scene_srcc(X: np.ndarray, reps: Replicates) -> np.ndarray:
+    """(B, k): per replicate, the mean over its drawn scenes (repeats counted) of the scene's
+    SRCC; a scene's SRCC under a rater draw does not depend on the scene draw, so each scene is
+    computed once for all replicates."""
+    counts = np.stack([np.bincount(d, minlength=len(reps.scene_members)) for d in reps.scene_draws])  # (B, S)
+    num, den = np.zeros((reps.n, X.shape[1])), np.zeros((reps.n, X.shape[1]))
+    for s, m in enumerate(reps.scene_members):
+        r = _scene_srcc(X[m], reps.mean_z[m, :]).T  # (B, k)
+        ok = np.isfinite(r)
+        num += counts[:, s:s + 1] * np.where(ok, r, 0.0)
+        den += counts[:, s:s + 1] * ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)  # a metric with no value in any drawn scene stays NaN
 
 
 def correlation_replicates(X: np.ndarray, reps: Replicates, which: tuple[str, ...] = STATISTICS) -> dict[str, np.ndarray]:
@@ -120,14 +169,6 @@ def correlation_replicates(X: np.ndarray, reps: Replicates, which: tuple[str, ..
             out["srcc"][b] = _spearman_columns(X[idx], z[idx])
         if "krcc" in which:
             out["krcc"][b] = _kendall_columns(X[idx], z[idx])
-        if "within_srcc" not in which:
-            continue
-        per_scene = np.full((len(reps.scene_members), k), np.nan)
-        for s in np.unique(reps.scene_draws[b]):
-            m = reps.scene_members[s]
-            m = m[np.isfinite(z[m])]
-            per_scene[s] = _spearman_columns(X[m], z[m])
-        with warnings.catch_warnings():  # a metric with no value in any drawn scene stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out["within_srcc"][b] = np.nanmean(per_scene[reps.scene_draws[b]], axis=0)
+    if "within_srcc" in which:
+        out["within_srcc"] = _within_scene_srcc(X, reps)
     return out
