@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from colorbench import __version__
+from colorbench.files import write_text
 from colorbench.human import calibrate, correlation
 from colorbench.metrics.registry import METRICS
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write and wins:
         fit = result["fit"]
         keep = [k for k, w in enumerate(fit.weights) if w > 0]
-        TARGET.write_text(json.dumps({
+        write_text(TARGET, json.dumps({
             "components": [fit.components[k] for k in keep], "mean": [fit.mean[k] for k in keep],
             "sd": [fit.sd[k] for k in keep], "weights": [fit.weights[k] for k in keep], "intercept": fit.intercept,
             "provenance": {"fitted_on": "HECD local scenes " + ", ".join(sorted(set(scenes))), "n_images": len(y),
