@@ -79,6 +79,8 @@ def score(rs: RatedSet, metrics: list[str], zscore: str = "auto", strict: bool =
     result = score_pairs(pairs, metrics, MetricContext(device=torch.device("cpu")), batch_size=batch_size,
                          size_policy="error" if strict else "exclude", strict=strict, progress=progress)
     values = {n: result.values[n].per_image.double().numpy() for n in metrics if n in result.values}
+    if not values:
+        raise DataError(f"{rs.name}: every metric failed: " + "; ".join(f"{n}: {why}" for n, why in result.failed.items()))
     skipped = {"missing_images": missing, "no_z_scores": unrated,
                "size_mismatch": result.size_mismatch, "unreadable": result.unreadable}
     return Inputs(rs, zs, table, list(result.ids), values, skipped, dict(result.failed))
