@@ -46,7 +46,8 @@ def init(device: torch.device) -> World:
     global _WORLD
     if not launched() or dist.is_initialized():
         return _WORLD
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    # On GPUs: NCCL for CUDA tensors, gloo for the CPU ones (gathered ids, CPU-side metric states)
+    backend = "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
     timeout = datetime.timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "600")))
     if device.type == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

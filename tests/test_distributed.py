@@ -107,6 +107,15 @@ def test_score_on_two_ranks_equals_one_process(tmp_path, weights_cache):
     assert set(one["metrics"]) == set(SCORE_METRICS.split(","))
 
 
+def test_a_rank_with_no_images_still_takes_part(tmp_path, weights_cache):
+    """3 pairs in one batch of 4: rank 1 has nothing to score, yet joins every gather."""
+    pred, gt = _pairs(tmp_path, n=3)
+    one, two = (_score(tmp_path, pred, gt, name, ranks, weights_cache) for name, ranks in (("one", 1), ("two", 2)))
+    assert one["n"] == two["n"] == 3
+    assert (tmp_path / "one" / "per_image.csv").read_text() == (tmp_path / "two" / "per_image.csv").read_text()
+    assert {k: v["value"] for k, v in one["metrics"].items()} == {k: v["value"] for k, v in two["metrics"].items()}
+
+
 def _train_config(tmp: Path, name: str, baselines: list[dict] | None = None, epochs: int = 2) -> Path:
     cfg = {
         "version": 1, "seed": 0, "device": "cpu", "output_dir": str(tmp / name), "scale": "small",

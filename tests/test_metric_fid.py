@@ -197,3 +197,21 @@ def test_real_stats_cache_hit_skips_real_features_and_detects_corruption(data, s
     rebuilt.update(data["pred"], data["target"])
     assert seen == [N, N]  # real features recomputed, not taken from the bad file
     assert compute_value(rebuilt).value == pytest.approx(value, rel=1e-9)
+
+
+def test_feature_sums_are_correctly_rounded_in_any_order():
+    """FID's double-double sums equal math.fsum (the correctly rounded sum) in any batch order,
+    so the same images give the same FID on any number of ranks."""
+    import math
+
+    from colorbench.metrics.fid import _accumulate
+
+    gen = torch.Generator().manual_seed(0)
+    terms = [torch.randn(1, 6, 6, generator=gen, dtype=torch.float64) * 10.0 ** (k % 7 - 3) for k in range(40)]
+    exact = torch.tensor([[math.fsum(float(t[0, i, j]) for t in terms) for j in range(6)] for i in range(6)],
+                         dtype=torch.float64)
+    for order in (range(40), reversed(range(40)), torch.randperm(40, generator=gen).tolist()):
+        hi, lo = torch.zeros(1, 6, 6, dtype=torch.float64), torch.zeros(1, 6, 6, dtype=torch.float64)
+        for k in order:
+            _accumulate(hi, lo, terms[k].clone())
+        assert torch.equal((hi + lo)[0], exact)

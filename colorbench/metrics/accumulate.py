@@ -55,7 +55,15 @@ class StreamingMetric(Metric):
 
     def sync(self, *args, **kwargs) -> None:
         self._flush()
+        for name, default in self._defaults.items():
+            # a rank with no images must still take part in every gather of a list state
+            if isinstance(default, list) and not getattr(self, name):
+                getattr(self, name).append(self._no_rows(name))
         super().sync(*args, **kwargs)
+
+    def _no_rows(self, name: str) -> torch.Tensor:
+        """An empty block for the list state `name` (per-image values unless overridden)."""
+        return torch.zeros(0, dtype=_F64, device=self.device)
 
     def forward(self, *args, **kwargs):
         self._flush()  # forward() swaps the accumulated states out and back in

@@ -86,16 +86,20 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS,
 
 # --- accumulators ---------------------------------------------------------------------------
 
-def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """a + b rounded, and its exact rounding error (Knuth's TwoSum).
+def _accumulate(hi: torch.Tensor, lo: torch.Tensor, b: torch.Tensor) -> None:
+    """hi + lo += b as a double-double, in place (Knuth's TwoSum; b is overwritten).
 
-    The sums of features and of their outer products are kept as double-doubles (hi + lo) so
-    that their rounded value does not depend on the order of the batches, and so neither on
-    the number of ranks: the square root of the nearly singular covariances in FID turns
-    1e-16 differences into 1e-8."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
+    The sums of features and of their outer products are kept as double-doubles so that their
+    rounded value does not depend on the order of the batches, and so neither on the number of
+    ranks: the square root of the nearly singular covariances in FID turns 1e-16 differences
+    into 1e-8. In place, with two temporaries, because the outer products are 32 MiB each."""
+    s = hi + b
+    bb = s - hi
+    b.sub_(bb)  # b - bb, exact
+    bb.neg_().add_(s)  # s - bb, exact
+    hi.sub_(bb).add_(b)  # the rounding error of s
+    lo.add_(hi)
+    hi.copy_(s)
 
 
 class _InceptionSets(StreamingMetric):
@@ -125,21 +129,20 @@ class _InceptionSets(StreamingMetric):
     def _add(self, side: str, feats: torch.Tensor) -> None:
         f64 = feats.to(torch.float64)
         for name, term in (("sum", f64.sum(0)), ("outer", f64.T @ f64)):
-            hi, lo = getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo")
-            hi, err = _two_sum(hi, term[None])
-            setattr(self, f"{side}_{name}_hi", hi)
-            setattr(self, f"{side}_{name}_lo", lo + err)
+            _accumulate(getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo"), term[None])
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
+
+    def _no_rows(self, name: str) -> torch.Tensor:
+        return torch.zeros(0, DIM, dtype=torch.float32, device=self.device)
 
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""
         dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
         hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
         hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))
-        total, err = hi[0], lo.sum(0)
+        total, err = hi[0].clone(), lo.sum(0)
         for row in hi[1:]:
-            total, e = _two_sum(total, row)
-            err = err + e
+            _accumulate(total, err, row.clone())
         return total + err
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
