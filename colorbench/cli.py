@@ -12,6 +12,7 @@ from colorbench.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, fai
 
 def build_parser() -> argparse.ArgumentParser:
     from colorbench.commands import (
+        agreement,
         colorize,
         compare,
         export,
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, merge, score, colorize, compare, export, listing, study, weights):
+    for module in (run, merge, score, colorize, compare, export, listing, study, agreement, weights):
         module.register(sub)
     return parser
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from colorbench.metrics import bins, pixel
+from colorbench.metrics import ab_structure, bins, pixel
 from colorbench.metrics import colorfulness as cf
 from colorbench.metrics.memo import check_pair, clear_memo
 
@@ -68,6 +68,12 @@ def auc_ab(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return _per_image(bins.auc_ab_per_image, pred, target)
 
 
+def msssim_ab(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image MS-SSIM of the encoded CIELAB a*, b* channels, averaged over the two (NaN under
+    ab_structure.MS_SSIM_MIN_SIDE pixels on a side)."""
+    return _per_image(ab_structure.msssim_ab_per_image, pred, target)
+
+
 def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
     """Per-image Hasler & Suesstrunk colourfulness (0..255 scale) of one batch."""
     return _per_image(lambda p, _t: cf.colorfulness_per_image(p), rgb, rgb)
@@ -82,6 +88,6 @@ def delta_cf_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 # registered per-image metric whose value is the mean of these)
 PER_IMAGE = {
     "mse": mse, "psnr": psnr, "ssim": ssim, "mse_ab": mse_ab, "r2": r2, "acc313": acc313,
-    "acc313_approx": acc313_approx, "auc_ab": auc_ab, "colorfulness": lambda p, t: colorfulness(p),
+    "acc313_approx": acc313_approx, "auc_ab": auc_ab, "msssim_ab": msssim_ab, "colorfulness": lambda p, t: colorfulness(p),
     "delta_cf_image": delta_cf_image,
 }

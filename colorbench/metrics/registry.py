@@ -1,12 +1,12 @@
 """The metric registry: every metric colorbench can compute, registered explicitly by module."""
 from __future__ import annotations
 
-from colorbench.metrics import bins, colorfulness, fid, perceptual, pixel
+from colorbench.metrics import ab_structure, bins, colorfulness, fid, perceptual, pixel
 from colorbench.metrics.base import MetricSpec
 from colorbench.registry import Registry
 
 METRICS: Registry[MetricSpec] = Registry("metric")
-for _spec in (*pixel.SPECS, *bins.SPECS, *colorfulness.SPECS, *perceptual.SPECS, *fid.SPECS):
+for _spec in (*pixel.SPECS, *ab_structure.SPECS, *bins.SPECS, *colorfulness.SPECS, *perceptual.SPECS, *fid.SPECS):
     METRICS.register(_spec.name, _spec, _spec.definition)
 
 # What `colorbench score` computes when --metrics is not given: fidelity, perception, realism,

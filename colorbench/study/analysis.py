@@ -10,6 +10,7 @@ Fool rate (2AFC, Zhang et al. 2016): the share of trials in which the colourisat
 the real photo; 50% means people cannot tell it from the real photo.
 Inter-rater agreement: Krippendorff's alpha, ordinal, over main trials as units (the
 `krippendorff` package); for 2AFC's 0/1 answers ordinal alpha equals nominal alpha.
+Agreement with the metrics: colorbench.human.study (the code behind `colorbench agreement`).
 """
 from __future__ import annotations
 
@@ -119,10 +120,12 @@ def summarise(study: Study, votes: pd.DataFrame, lengths: dict[str, int], seed: 
 
 def analyze(folder: Path, seed: int = 0) -> dict:
     from colorbench.files import write_json
+    from colorbench.human.study import study_agreement
 
     study = load_study(Path(folder), check_images=False)
     votes, lengths = votes_frame(folder, study)
     result = summarise(study, votes, lengths, seed=seed)
+    result["agreement"] = study_agreement(Path(folder), study, votes, seed=seed)
     write_json(Path(folder) / ANALYSIS_FILE, result)
     return result
 
@@ -138,4 +141,6 @@ def format_table(result: dict) -> str:
     lines.append(f"raters: {r['counted']} counted, {r['excluded']} excluded by vigilance, {r['unchecked']} without a vigilance trial, {r['complete']} of {r['sessions']} sessions complete")
     lines.append(f"responses: {resp['counted']} counted ({resp['practice']} practice, {resp['vigilance']} vigilance and {resp['main_from_excluded']} from excluded raters not counted)")
     lines.append("Krippendorff's alpha (ordinal): " + (f"{a['value']:.3f} over {a['units']} trials" if a["value"] is not None else f"n/a ({a['reason']})"))
-    return "\n".join(lines)
+    from colorbench.human.study import agreement_text
+
+    return "\n".join([*lines, agreement_text(result.get("agreement"))]).rstrip("\n")

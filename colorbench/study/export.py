@@ -25,7 +25,7 @@ ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]
 RATING_COLUMNS = ["rater", "item", "score", "scale_min", "scale_max", "latency_ms", "time", "design"]
 
 
-def _tables(study: Study, counted: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def rated_tables(study: Study, counted: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     main = [t for t in study.trials if t.kind == "main"]
     items = pd.DataFrame([{"item": t.id, "reference": f"{IMAGES_DIR}/{t.reference}", "test": f"{IMAGES_DIR}/{t.test}",
                            "scene": f"{t.dataset}/{t.image_id}", "system": t.system} for t in main], columns=ITEM_COLUMNS)
@@ -41,7 +41,7 @@ def export_study(folder: Path) -> tuple[Path, dict]:
     study = load_study(folder)
     votes, _ = votes_frame(folder, study)
     counted, excluded, unchecked = counted_votes(study, votes)
-    items, ratings = _tables(study, counted)
+    items, ratings = rated_tables(study, counted)
     staging = Path(tempfile.mkdtemp(prefix=f".{EXPORT_DIR}.", suffix=".tmp", dir=folder))
     staging.chmod(0o755)  # mkdtemp makes it private; the folder is meant to be shared
     try:

@@ -1,0 +1,15 @@
+"""Human-rated image sets and how well colorbench's metrics agree with people.
+
+- ratings: the RatedSet (items + single ratings), its validation, MOS and per-rater z-scores;
+- folder / hecd / study: the ways in (a rated folder on disk, the HECD dataset's own CSVs, a
+  study folder's counted votes);
+- resample: the scene-and-rater bootstrap; correlation: SRCC, KRCC, PLCC after a logistic;
+- agreement / systems: scoring the rated images and comparing each metric with people;
+- calibrate: the human-calibrated combination of metrics (fitted, cross-validated offline).
+"""
+from __future__ import annotations
+
+# Settings the command line reads without importing numpy, pandas or torch.
+SLOW_ON_CPU = ("lpips_vgg",)  # left out of agreement's default metrics: ~4 s per 321x481 pair on 2 CPU cores
+ZSCORE_METHODS = ("auto", "difference", "rater", "none")  # see colorbench.human.ratings
+DEFAULT_RESAMPLES = 1000  # bootstrap replicates (colorbench.human.resample)

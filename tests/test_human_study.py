@@ -1,0 +1,100 @@
+"""Study folders in the agreement analysis: `colorbench agreement STUDY_DIR` and `study analyze`
+score the study's trials with the same code as any rated set, on simulated votes that follow an
+independently computed PSNR (skimage) of each trial's image."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from ci_browser.synthetic_run import build_run
+from PIL import Image
+from scipy import stats
+from skimage.metrics import peak_signal_noise_ratio
+
+from colorbench.cli import main
+from colorbench.study.analysis import analyze, format_table
+from colorbench.study.create import CreateOptions, create_study
+from colorbench.study.spec import DB_FILE, IMAGES_DIR
+from colorbench.study.store import Store
+from colorbench.study.trials import session_schedule
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return build_run(tmp_path_factory.mktemp("human-study") / "run-1")
+
+
+def _psnr(folder, trial) -> float:
+    read = lambda name: np.asarray(Image.open(folder / IMAGES_DIR / name).convert("RGB"))  # noqa: E731
+    return float(peak_signal_noise_ratio(read(trial.reference), read(trial.test), data_range=255))
+
+
+def _study_with_votes(run_dir, design: str, raters: int, seed: int):
+    """A study whose raters answer by the trial image's PSNR plus rater noise (vigilance passed)."""
+    folder, study = create_study(run_dir, CreateOptions(design, name=f"agree-{design}", per_baseline=4, practice=1, vigilance=1))
+    store = Store(folder / DB_FILE, study.fingerprint)
+    psnr = {t.id: _psnr(folder, t) for t in study.trials if t.kind == "main" and t.system}
+    lo, hi = min(psnr.values()), max(psnr.values())
+    rng = np.random.default_rng(seed)
+    for _ in range(raters):
+        token = store.new_session(lambda tok, index: session_schedule(study, tok, index), origin="invite")
+        session = store.session(token)
+        for trial_id, real_side in session.schedule:
+            t = study.trial(trial_id)
+            quality = (psnr[t.id] - lo) / (hi - lo) if t.id in psnr else 1.0  # the hidden reference: best
+            if design == "mos":
+                score = 1 if t.kind == "vigilance" else int(np.clip(np.rint(1 + 4 * quality + rng.normal(0, 0.6)), 1, 5))
+                response = score
+            else:  # picked the colourisation as real (1) more often the closer it is to the photo
+                score = 0 if t.kind == "vigilance" else int(rng.uniform() < quality)
+                response = ("left" if real_side == "right" else "right") if score else real_side
+            store.record(session.id, trial_id, t.kind, str(response), score, 300)
+    return folder, study, psnr
+
+
+def test_agreement_of_a_2afc_study_folder_equals_an_independent_recomputation(run_dir, capsys):
+    folder, study, psnr = _study_with_votes(run_dir, "2afc", raters=10, seed=1)
+    assert main(["agreement", str(folder), "--metrics", "psnr", "--json", "--resamples", "200"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # independently: each trial's fool rate from the raw votes, against skimage's PSNR
+    assert main(["study", "export", str(folder)]) == 0
+    capsys.readouterr()
+    ratings = pd.read_csv(folder / "export" / "ratings.csv", dtype={"item": str})
+    fool = ratings.groupby("item")["score"].mean()
+    ids = sorted(psnr)
+    assert result["n"] == len(ids) == len(fool) and result["zscore"]["method"] == "none"
+    m = result["metrics"]["psnr"]
+    assert m["srcc"] == pytest.approx(stats.spearmanr([psnr[i] for i in ids], fool[ids])[0], abs=1e-12)
+    assert m["krcc"] == pytest.approx(stats.kendalltau([psnr[i] for i in ids], fool[ids])[0], abs=1e-12)
+    assert m["srcc"] > 0.3 and m["srcc_ci"][0] < m["srcc"] < m["srcc_ci"][1]
+    systems = {t.system for t in study.trials if t.kind == "main"}
+    assert sorted(r["system"] for r in result["systems"]["people"]) == sorted(systems)
+    # the exported rated folder is the same rated set: the same numbers
+    assert main(["agreement", str(folder / "export"), "--metrics", "psnr", "--json", "--resamples", "200"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["metrics"] == result["metrics"] and again["systems"] == result["systems"]
+
+
+def test_study_analyze_reports_each_metrics_agreement_with_the_same_code(run_dir, capsys):
+    folder, study, psnr = _study_with_votes(run_dir, "mos", raters=8, seed=2)
+    result = analyze(folder)
+    agreement = result["agreement"]
+    assert agreement["reason"] == "" and agreement["zscore"]["method"] == "difference"  # hidden references rated
+    assert agreement["n"] == len(psnr) and agreement["items"]["references"] == len({t.image_id for t in study.trials if t.kind == "main"})
+    assert "lpips" in agreement["metrics_failed"] or "lpips" in agreement["metrics_left_out"] or "lpips" in agreement["metrics"]
+    assert agreement["metrics"]["psnr"]["srcc"] > 0.5  # votes follow PSNR
+    assert json.loads((folder / "analysis.json").read_text())["agreement"]["metrics"] == agreement["metrics"]
+    assert "agreement of the metrics with people" in format_table(result) and "psnr" in format_table(result)
+    assert main(["agreement", str(folder), "--metrics", "psnr", "--json"]) == 0  # the defaults analyze uses
+    assert json.loads(capsys.readouterr().out)["metrics"]["psnr"] == agreement["metrics"]["psnr"]
+
+
+def test_a_study_without_votes_has_no_agreement_and_says_why(run_dir, capsys):
+    folder, _ = create_study(run_dir, CreateOptions("mos", name="agree-empty", per_baseline=2, practice=1, vigilance=1))
+    result = analyze(folder)
+    assert result["agreement"]["reason"] and "no ratings" in result["agreement"]["reason"]
+    assert main(["agreement", str(folder), "--metrics", "psnr"]) == 4
+    err = capsys.readouterr().err
+    assert "no ratings" in err and len(err.strip().splitlines()) == 1
