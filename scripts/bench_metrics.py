@@ -118,11 +118,17 @@ def _read(path: Path) -> np.ndarray:
 def usual_tools(pred: Path, gt: Path) -> dict:
     """What a user runs without colorbench, one tool per metric family; dataset-level values."""
     import torch
-    from pytorch_fid.fid_score import calculate_frechet_distance, compute_statistics_of_path
+    from pytorch_fid.fid_score import (
+        calculate_frechet_distance,
+        compute_statistics_of_path,
+    )
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     sys.path.insert(0, str(ROOT))
-    from colorbench.weights import load_fid_inception, load_lpips  # offline weights, same networks
+    from colorbench.weights import (  # offline weights, same networks
+        load_fid_inception,
+        load_lpips,
+    )
 
     names = sorted(f.name for f in gt.iterdir())
     psnr, ssim, cf, lp = [], [], [], []

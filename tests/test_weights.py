@@ -17,7 +17,11 @@ import torchvision
 from colorbench import weights
 from colorbench.errors import MissingWeightsError
 from colorbench.weights import cli, convert, models, specs, store
-from colorbench.weights.verification import CALIB_ENV, default_calib_dir, lpips_calibration
+from colorbench.weights.verification import (
+    CALIB_ENV,
+    default_calib_dir,
+    lpips_calibration,
+)
 
 pytestmark = pytest.mark.usefixtures("weights_env")
 

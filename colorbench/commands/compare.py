@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 
-
 def handle(args) -> int:
-    from colorbench.compare import compare_tables, format_rows, gate_fails, load_tolerances
+    from colorbench.compare import (
+        compare_tables,
+        format_rows,
+        gate_fails,
+        load_tolerances,
+    )
     from colorbench.results import read_results
 
     tolerances = load_tolerances(args.tolerances)
