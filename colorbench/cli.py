@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+        if "colorbench.distributed" in sys.modules:  # imported only by commands that use torch
+            sys.modules["colorbench.distributed"].shutdown()
 
 
 if __name__ == "__main__":

@@ -53,6 +53,17 @@ class OutputLocked(ColorbenchError):
     exit_code = EXIT_LOCKED
 
 
+class RankFailure(ColorbenchError):
+    """Under torchrun, a baseline failed on this rank: the whole job ends (the other ranks
+    cannot tell a failure from a slow rank), and the rerun resumes."""
+
+    def __init__(self, what: str, exc: BaseException):
+        from colorbench import distributed
+
+        super().__init__(f"{what} failed on rank {distributed.world().rank}: {type(exc).__name__}: {exc}; "
+                         "the job stops (rerun to resume)")
+
+
 class Terminated(BaseException):
     """Raised in the main thread by the SIGTERM handler, so cleanup (locks, temporaries) runs."""
 

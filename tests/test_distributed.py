@@ -263,3 +263,20 @@ def test_merge_refuses_a_locked_part_and_different_protocols_writing_nothing(sha
     code, _, err = _cli(capsys, "merge", run)
     assert code == 2 and "autoencoder+gray" in err and "oracle+transfer" in err and "kodak24" in err
     assert sorted(p.name for p in run.iterdir()) == ["parts"]  # nothing written
+
+
+def test_merge_keeps_a_full_runs_results_and_names_an_unreadable_part(sharded, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(sharded / "full", run)  # a full run's results ...
+    shutil.copytree(sharded / "parts" / "parts", run / "parts")  # ... and parts beside them
+    before = (run / "results.csv").read_bytes()
+    code, _, err = _cli(capsys, "merge", run)
+    assert code == 2 and "full run" in err and "--force" in err
+    assert (run / "results.csv").read_bytes() == before
+
+    (run / "parts" / "oracle+transfer" / "run.json").write_text("{not json")
+    code, _, err = _cli(capsys, "merge", run, "--force")
+    assert code == 2 and "part oracle+transfer cannot be read" in err
+    assert (run / "results.csv").read_bytes() == before

@@ -116,7 +116,7 @@ class _InceptionSets(StreamingMetric):
         self.keep_fake = keep_fake_features
         self.key = context.real_stats_key
         self.cache_path = stats_cache_path(self.key, self.weights_sha256) if self.key else None
-        self.cached = load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None
+        self.cached = self._agreed(load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None)
         for side in ("fake", "real"):
             for part in ("hi", "lo"):  # a sync keeps one (1, ...) row per rank
                 self.add_state(f"{side}_sum_{part}", torch.zeros(1, DIM, dtype=torch.float64), dist_reduce_fx="cat")
@@ -127,13 +127,24 @@ class _InceptionSets(StreamingMetric):
         self.add_state("targets_seen", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
-        f64 = feats.to(torch.float64)
+        f64 = feats.to(self.fake_n.device, torch.float64)  # the states' device (CUDA after .to())
         for name, term in (("sum", f64.sum(0)), ("outer", f64.T @ f64)):
             _accumulate(getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo"), term[None])
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
 
+    def _agreed(self, cached: dict | None) -> dict | None:
+        """Rank 0's cache hit or miss on every rank (a concurrent job may write the file between
+        the ranks' looks; a rank that skipped the real images would leave them out of the sums)."""
+        if not distributed.broadcast(cached is not None):
+            return None
+        if cached is None:
+            cached = load_stats(self.cache_path, self.key, self.weights_sha256)
+            if cached is None:
+                raise RuntimeError(f"rank 0 found {self.cache_path} but this rank cannot read it")
+        return cached
+
     def _no_rows(self, name: str) -> torch.Tensor:
-        return torch.zeros(0, DIM, dtype=torch.float32, device=self.device)
+        return torch.zeros(0, DIM, dtype=torch.float32)  # features stay on the CPU (features.py)
 
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""

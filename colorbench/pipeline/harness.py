@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from colorbench import distributed
+from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_hash
 from colorbench.lock import RunLock
 from colorbench.pipeline import folder
@@ -35,7 +36,7 @@ from colorbench.pipeline.score import Scored, score_row
 from colorbench.pipeline.tabulate import (
     build_records,
     dataset_warnings,
-    per_image_frame,
+    per_image_table,
 )
 from colorbench.pipeline.train import build_and_train
 from colorbench.plan import BaselinePlan, Plan
@@ -71,6 +72,8 @@ class RunResult:
 
 def run_benchmark(plan: Plan) -> RunResult:
     out, main = plan.output_dir, distributed.world().main
+    if main and plan.part_of is not None:
+        folder.mark_run_folder(plan.part_of)  # before the lock creates parts/<name>: other parts accept it
     with RunLock(out) if main else contextlib.nullcontext():
         torch.manual_seed(plan.config.seed)
         started, env = time.time(), environment(plan.device)
@@ -86,8 +89,7 @@ def run_benchmark(plan: Plan) -> RunResult:
             for message in messages if main else ():
                 print(f"colorbench: warning: {dataset}: {message}")
         document = run_document(plan, data, outcomes, env, run_id, warnings, time.time() - started)
-        frames = [per_image_frame(s) for s in scored if s.values is not None]
-        per_image = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
+        per_image = per_image_table(scored)
         if main:
             publish(out, records, per_image, document)
         distributed.barrier()  # no rank reports success before the results exist
@@ -96,8 +98,6 @@ def run_benchmark(plan: Plan) -> RunResult:
 
 def _start(plan: Plan) -> RunData:
     """Rank 0's first stage: the folder marked and cleaned, the ground truth written."""
-    if plan.part_of is not None:
-        folder.mark_run_folder(plan.part_of)  # so that the other parts' jobs accept it
     folder.mark_run_folder(plan.output_dir)
     folder.remove_partial_files(plan.output_dir)
     return prepare_data(plan, plan.output_dir)
@@ -127,11 +127,11 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
         outcome.seconds["colorize"] = time.time() - t0
     except torch.cuda.OutOfMemoryError as exc:
         if distributed.world().active:
-            raise
+            raise RankFailure(bp.name, exc) from exc
         outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
     except Exception as exc:  # one baseline's failure must not lose the others' results
         if distributed.world().active:
-            raise
+            raise RankFailure(bp.name, exc) from exc
         outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
         outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
     return outcome

@@ -26,7 +26,7 @@ from colorbench.pipeline import folder
 from colorbench.pipeline.document import RunDocument
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored
-from colorbench.pipeline.tabulate import build_records, per_image_frame
+from colorbench.pipeline.tabulate import build_records, per_image_table
 from colorbench.results import read_per_image, read_results
 
 PARTS = "parts"
@@ -47,10 +47,14 @@ def part_dir(run_dir: Path, names: list[str]) -> Path:
     return Path(run_dir) / PARTS / "+".join(sorted(names))
 
 
-def merge_parts(run_dir: Path) -> tuple[RunDocument, list]:
-    """Merge RUN_DIR/parts/* into RUN_DIR; returns the merged document and records."""
+def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
+    """Merge RUN_DIR/parts/* into RUN_DIR; returns the merged document and records. The results of
+    a full (unsharded) run already in RUN_DIR are not replaced unless `force`."""
     run_dir = Path(run_dir)
     parts = _load_parts(run_dir)
+    if not force and _holds_full_run(run_dir):
+        raise UsageError(f"{run_dir} holds the results of a full run (not a merge); merging would replace "
+                         "them: use --force, or run the parts into another output_dir")
     _check_agree(parts)
     scored = [s for p in parts for s in _scored(p)]
     order = list(parts[0].document.config.get("baselines", []))
@@ -61,13 +65,22 @@ def merge_parts(run_dir: Path) -> tuple[RunDocument, list]:
     protocols = {name: d.protocol for name, d in document.datasets.items()}
     records = build_records(scored, list(document.evaluation["metrics"]), protocols, document.run_id, roles,
                             document.seed)
-    per_image = pd.concat([per_image_frame(s) for s in scored if s.values is not None], ignore_index=True)
+    per_image = per_image_table(scored)
     with RunLock(run_dir):
         folder.mark_run_folder(run_dir)
         folder.remove_partial_files(run_dir)
         _link_images(parts, run_dir)
         publish(run_dir, records, per_image, document)
     return document, records
+
+
+def _holds_full_run(run_dir: Path) -> bool:
+    if not (run_dir / "run.json").is_file():
+        return False
+    try:
+        return not RunDocument.load(run_dir / "run.json").parts
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # unreadable: treat as a user's results, not ours to replace
 
 
 def _load_parts(run_dir: Path) -> list[Part]:
@@ -81,8 +94,16 @@ def _load_parts(run_dir: Path) -> list[Part]:
     unfinished = [p.name for p in found if not (p / "run.json").is_file()]
     if unfinished:
         raise UsageError(f"part(s) without a finished run (no run.json): {', '.join(unfinished)}")
-    return [Part(p.name, p, RunDocument.load(p / "run.json"), read_results(p / "results.jsonl"),
-                 read_per_image(p / "per_image.csv")) for p in found]
+    return [_part(p) for p in found]
+
+
+def _part(path: Path) -> Part:
+    try:
+        return Part(path.name, path, RunDocument.load(path / "run.json"), read_results(path / "results.jsonl"),
+                    read_per_image(path / "per_image.csv"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"part {path.name} cannot be read ({type(exc).__name__}: {exc}); "
+                         "rerun it with `colorbench run --only`") from None
 
 
 def _protocol(p: Part) -> dict:

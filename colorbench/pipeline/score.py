@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from colorbench import distributed
+from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_json, sha256_bytes
 from colorbench.metrics.base import MetricContext, MetricValue
 from colorbench.pipeline.folder import gt_dir, pred_dir
@@ -36,7 +37,7 @@ def score_row(plan: Plan, dataset: str, baseline: str, test_ids: list[str], prot
         return _score(plan, dataset, baseline, test_ids, protocol, partial)
     except Exception as exc:  # one row's fault must not lose the others' results
         if distributed.world().active:  # another rank may wait at a collective: end the job
-            raise
+            raise RankFailure(f"scoring {baseline} on {dataset}", exc) from exc
         return Scored(dataset, baseline, None, [], f"scoring failed: {type(exc).__name__}: {exc}")
 
 

@@ -88,6 +88,12 @@ def per_image_frame(s: Scored) -> pd.DataFrame:
     return pd.DataFrame({"dataset": s.dataset, "baseline": s.baseline, "image_id": s.ids, **columns})
 
 
+def per_image_table(scored: list[Scored]) -> pd.DataFrame:
+    """Every scored row's per-image values in one table (empty, with its key columns, if none)."""
+    frames = [per_image_frame(s) for s in scored if s.values is not None]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset", "baseline", "image_id"])
+
+
 def dataset_warnings(scored: list[Scored]) -> dict[str, list[str]]:
     """Each distinct metric warning once per dataset (e.g. FID at small N), whatever the row count."""
     out: dict[str, list[str]] = {}

@@ -124,7 +124,7 @@ def _agree(accumulators: dict, result: ScoreResult) -> None:
             result.failed.setdefault(name, reason)
             accumulators.pop(name, None)
     result.ids = [i for ids in distributed.gather(result.ids) for i in ids]
-    result.unreadable = sorted({i for ids in distributed.gather(result.unreadable) for i in ids})
+    result.unreadable = list(dict.fromkeys(i for ids in distributed.gather(result.unreadable) for i in ids))
 
 
 def _compute(accumulators: dict, result: ScoreResult) -> None:

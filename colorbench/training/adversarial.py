@@ -23,12 +23,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorbench import distributed
 from colorbench.contracts import Objective, Stop, TrainBatch, TrainSettings
+from colorbench.training import parallel
 from colorbench.training.objectives import build_optimizer
 
 AB_SCALE = 110.0
 Target = Literal["ab", "rgb"]
 
+
+
+def _finite_everywhere(loss: torch.Tensor) -> bool:
+    """Under torchrun every rank must take the same optimizer steps (the gradient average is a
+    collective inside step()), so a step is skipped on all ranks when any rank's loss is not finite."""
+    finite = bool(torch.isfinite(loss))
+    return not parallel.any_rank(not finite) if distributed.world().active else finite
 
 class AdversarialModel(Protocol):
     """What the objective needs of a GAN baseline (one state_dict holds both networks)."""
@@ -191,7 +200,7 @@ class AdversarialObjective(Objective):
             real_logits = model.discriminate(batch.L, target)
             fake_logits = model.discriminate(batch.L, pred.detach())
             d_loss, d_acc = discriminator_loss(real_logits.float(), fake_logits.float())
-        if torch.isfinite(d_loss):
+        if _finite_everywhere(d_loss):
             optimizers["d"].zero_grad(set_to_none=True)
             d_loss.backward()
             optimizers["d"].step()
@@ -200,7 +209,7 @@ class AdversarialObjective(Objective):
         with autocast:
             fake_logits = model.discriminate(batch.L, pred)
             g_loss, parts = self.generator_objective(model, batch, pred.float(), target, fake_logits.float())
-        if torch.isfinite(g_loss):
+        if _finite_everywhere(g_loss):
             optimizers["g"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["g"].step()

@@ -24,15 +24,15 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from colorbench import distributed
-from colorbench.errors import ConfigError
+from colorbench.errors import UsageError
 
 
 def check_batch(batch_size: int, n_train: int, world: distributed.World) -> None:
     if batch_size % world.size:
-        raise ConfigError(f"batch_size {batch_size} is the global batch and must divide evenly over "
+        raise UsageError(f"batch_size {batch_size} is the global batch and must divide evenly over "
                           f"{world.size} ranks (use a multiple of {world.size})")
     if n_train < world.size:
-        raise ConfigError(f"{n_train} training images cannot be shared by {world.size} ranks")
+        raise UsageError(f"{n_train} training images cannot be shared by {world.size} ranks")
 
 
 class ShardedBatches(Sampler[list[int]]):
@@ -106,8 +106,8 @@ def broadcast_state(model: torch.nn.Module, buffers_only: bool = False) -> None:
 
 def all_sum_losses(sums: dict[str, float], seen: int) -> tuple[dict[str, float], int]:
     """Loss sums and counts added over the ranks (keys in the same order everywhere)."""
-    keys = sorted(sums)
-    total = distributed.all_sum(torch.tensor([float(seen), *(sums[k] for k in keys)], dtype=torch.float64))
+    keys = sorted({k for rank_keys in distributed.gather(sorted(sums)) for k in rank_keys})  # a rank may have none
+    total = distributed.all_sum(torch.tensor([float(seen), *(sums.get(k, 0.0) for k in keys)], dtype=torch.float64))
     return dict(zip(keys, total[1:].tolist())), int(total[0])
 
 

@@ -81,7 +81,7 @@ def fit(model: Baseline, objective: Objective, train_ds: Dataset, val_ds: Datase
     workdir.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
     model.to(device)
-    loaded = load_done(model, workdir, device)
+    loaded = distributed.rank0_first(lambda: load_done(model, workdir, device))  # rank 0 cleans first
     if loaded is not None:
         return loaded
     with runtime.deterministic(device):
@@ -111,7 +111,9 @@ def _setup(run: _Run) -> _Run:
 
 def _train(run: _Run) -> TrainResult:
     """The loop: per epoch, train, validate, record, checkpoint, then ask whether to stop."""
-    state = resume_state(run) or TrainState()
+    state = distributed.rank0_first(lambda: resume_state(run)) or TrainState()
+    if distributed.gather(state.epoch).count(state.epoch) != distributed.world().size:
+        raise RuntimeError("the ranks found different checkpoints to resume from; is the cache shared?")
     if run.averager is not None:  # every rank starts from rank 0's weights, as DDP does
         parallel.broadcast_state(run.model)
     start, outcome = time.perf_counter(), None
