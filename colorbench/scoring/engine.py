@@ -18,6 +18,7 @@ per-image ids gathered: the result does not depend on the number of ranks.
 """
 from __future__ import annotations
 
+import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
@@ -173,4 +174,9 @@ def score_pairs(
         _compute(accumulators, result)
     finally:
         clear_memo()
+        # torchmetrics keeps wrapped bound methods on each metric, a reference cycle: without a
+        # collection now, every row's states (FID and KID: 256 MiB) wait for the cyclic GC, and a
+        # run of 68 rows reached 13 GB.
+        accumulators.clear()
+        gc.collect()
     return result
