@@ -9,17 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from html import escape
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-import numpy as np
 from markupsafe import Markup
 
 from colorbench import __version__
 from colorbench.files import atomic_write_bytes
-from colorbench.report.plots import PALETTE, _label, nice_ticks
+from colorbench.report.plots import PALETTE, scatter_plot
 
 from .agreement import Inputs
 
@@ -48,43 +46,6 @@ def text_table(result: dict) -> str:
             f"{p['rank']}. {p['system']} {p['mean_z']:+.3f} {_ci(p['mean_z_ci'])}, {p['mos']:.2f}" for p in people))
     lines.append(f"n = {result['n']} rated images, {len(result['scenes'])} scenes; signed so that positive = agrees with people")
     return "\n".join(lines)
-
-
-def scatter_plot(x, y, groups, title: str, xlabel: str, ylabel: str, width: int = 360, height: int = 300) -> str:
-    """An SVG scatter, one colour per group (scene); '' when there is nothing finite to draw."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any():
-        return ""
-    xt, yt = nice_ticks(x[ok].min(), x[ok].max()), nice_ticks(y[ok].min(), y[ok].max())
-    x0, x1, y0, y1 = min(xt), max(xt), min(yt), max(yt)
-    left, right, top, bottom = 50, 10, 24, 40
-    pw, ph = width - left - right, height - top - bottom
-
-    def px(v):
-        return left + (v - x0) / ((x1 - x0) or 1) * pw
-
-    def py(v):
-        return top + (1 - (v - y0) / ((y1 - y0) or 1)) * ph
-
-    order = sorted(set(groups))
-    out = [(f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(title)}">'),
-           f'<text x="{left}" y="15" class="plot-title">{escape(title)}</text>']
-    for v in yt:
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" class="grid"/>')
-        out.append(f'<text x="{left - 5}" y="{py(v) + 4:.1f}" text-anchor="end" class="tick">{escape(_label(v))}</text>')
-    for v in xt:
-        out.append(f'<text x="{px(v):.1f}" y="{top + ph + 14}" text-anchor="middle" class="tick">{escape(_label(v))}</text>')
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="frame"/>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" class="axis">{escape(xlabel)}</text>')
-    out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" class="axis">{escape(ylabel)}</text>')
-    for xi, yi, g in zip(x[ok], y[ok], np.asarray(groups)[ok]):
-        color = PALETTE[order.index(g) % len(PALETTE)]
-        out.append(f'<circle cx="{px(xi):.1f}" cy="{py(yi):.1f}" r="2.2" fill="{color}" fill-opacity="0.7">'
-                   f'<title>{escape(str(g))}: {escape(_label(xi))}, {escape(_label(yi))}</title></circle>')
-    out.append("</svg>")
-    return "".join(out)
 
 
 def _csv_bytes(rows: list[list]) -> bytes:

@@ -1,4 +1,4 @@
-"""Inline SVG line plots for training curves: no plotting library, no network, prints crisply.
+"""Inline SVG plots (training curves, scatters): no plotting library, no network, prints crisply.
 
 The returned markup is inserted unescaped into the page, so every piece of text in it goes
 through html.escape here.
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from html import escape
+
+import numpy as np
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
@@ -33,6 +35,34 @@ def _label(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
 
 
+def _axes(title: str, xlabel: str, ylabel: str, xt: list[float], yt: list[float], size: tuple[int, int],
+          margins: tuple[int, int, int, int], xlabel_y: float):
+    """The SVG's opening, title, grid, ticks, frame and axis labels; and the data-to-pixel maps."""
+    (width, height), (left, right, top, bottom) = size, margins
+    x0, x1, y0, y1 = min(xt), max(xt), min(yt), max(yt)
+    pw, ph = width - left - right, height - top - bottom
+
+    def px(v):
+        return left + (v - x0) / ((x1 - x0) or 1) * pw
+
+    def py(v):
+        return top + (1 - (v - y0) / ((y1 - y0) or 1)) * ph
+
+    out = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" role="img" aria-label="{escape(title)}">',
+           f'<text x="{left}" y="16" class="plot-title">{escape(title)}</text>']
+    for y in yt:
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="grid"/>')
+        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end" class="tick">{escape(_label(y))}</text>')
+    for x in xt:
+        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="middle" class="tick">{escape(_label(x))}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="frame"/>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{xlabel_y:.1f}" text-anchor="middle" class="axis">{escape(xlabel)}</text>')
+    out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
+               f'class="axis">{escape(ylabel)}</text>')
+    return out, px, py
+
+
 def line_plot(series: dict[str, list[tuple[float, float]]], title: str, xlabel: str = "epoch",
               ylabel: str = "loss", width: int = 460, height: int = 268) -> str:
     """An SVG with one polyline (and point markers) per named series; '' if there is nothing to draw."""
@@ -45,27 +75,8 @@ def line_plot(series: dict[str, list[tuple[float, float]]], title: str, xlabel: 
     xt, yt = nice_ticks(min(xs), max(xs)), nice_ticks(min(ys), max(ys))
     if len(set(xs)) <= 12 and all(float(x).is_integer() for x in xs):
         xt = sorted(set(xs))  # few epochs: label each one
-    x0, x1, y0, y1 = min(xt), max(xt), min(yt), max(yt)
-    x1 = x1 if x1 > x0 else x0 + 1
     left, right, top, bottom = 52, 12, 26, 58  # bottom: ticks, axis label, then the legend row
-    pw, ph = width - left - right, height - top - bottom
-
-    def px(x):
-        return left + (x - x0) / (x1 - x0) * pw
-
-    def py(y):
-        return top + (1 - (y - y0) / (y1 - y0)) * ph
-
-    out = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
-           f'<text x="{left}" y="16" class="plot-title">{escape(title)}</text>']
-    for y in yt:
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="grid"/>')
-        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end" class="tick">{escape(_label(y))}</text>')
-    for x in xt:
-        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="middle" class="tick">{escape(_label(x))}</text>')
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="frame"/>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{top + ph + 32}" text-anchor="middle" class="axis">{escape(xlabel)}</text>')
-    out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" class="axis">{escape(ylabel)}</text>')
+    out, px, py = _axes(title, xlabel, ylabel, xt, yt, (width, height), (left, right, top, bottom), height - bottom + 32)
     legend_x = left
     for i, (name, pts) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
@@ -97,3 +108,20 @@ def history_plots(history: list[dict]) -> list[str]:
     if gan:
         plots.append(line_plot(gan, "GAN losses: generator (G) and discriminator (D)"))
     return [p for p in plots if p]
+
+
+def scatter_plot(x, y, groups, title: str, xlabel: str, ylabel: str, width: int = 360, height: int = 300) -> str:
+    """An SVG scatter, one colour per group; '' when there is nothing finite to draw."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return ""
+    xt, yt = nice_ticks(x[ok].min(), x[ok].max()), nice_ticks(y[ok].min(), y[ok].max())
+    out, px, py = _axes(title, xlabel, ylabel, xt, yt, (width, height), (50, 10, 24, 40), height - 6)
+    order = sorted(set(groups))
+    for xi, yi, g in zip(x[ok], y[ok], np.asarray(groups)[ok]):
+        color = PALETTE[order.index(g) % len(PALETTE)]
+        out.append(f'<circle cx="{px(xi):.1f}" cy="{py(yi):.1f}" r="2.2" fill="{color}" fill-opacity="0.7">'
+                   f'<title>{escape(str(g))}: {escape(_label(xi))}, {escape(_label(yi))}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)

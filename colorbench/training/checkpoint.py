@@ -39,6 +39,7 @@ PIPELINE_CODE = (
     "colorbench.contracts", "colorbench.color", "colorbench.imageio", "colorbench.data.readers",
     "colorbench.data.resize", "colorbench.data.dataset", "colorbench.training.augment",
     "colorbench.training.trainer", "colorbench.training.checkpoint", "colorbench.training.objectives",
+    "colorbench.training.parallel", "colorbench.distributed",
 )
 
 
