@@ -89,6 +89,7 @@ def _score(tmp: Path, pred: Path, gt: Path, out: str, ranks: int, weights_cache:
             "--device", "cpu", "--out", str(tmp / out), "--json"]
     cmd = _torchrun(args, ranks) if ranks > 1 else _colorbench(args)
     env = _env(_cache(tmp / f"cache-{out}", weights_cache))
+    env["OMP_NUM_THREADS"] = "1"  # as torchrun gives each rank: float32 forwards round by thread count
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((tmp / out / "summary.json").read_text())
