@@ -32,12 +32,12 @@ AB_SCALE = 110.0
 Target = Literal["ab", "rgb"]
 
 
-
 def _finite_everywhere(loss: torch.Tensor) -> bool:
     """Under torchrun every rank must take the same optimizer steps (the gradient average is a
     collective inside step()), so a step is skipped on all ranks when any rank's loss is not finite."""
     finite = bool(torch.isfinite(loss))
     return not parallel.any_rank(not finite) if distributed.world().active else finite
+
 
 class AdversarialModel(Protocol):
     """What the objective needs of a GAN baseline (one state_dict holds both networks)."""

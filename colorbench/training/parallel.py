@@ -30,7 +30,7 @@ from colorbench.errors import UsageError
 def check_batch(batch_size: int, n_train: int, world: distributed.World) -> None:
     if batch_size % world.size:
         raise UsageError(f"batch_size {batch_size} is the global batch and must divide evenly over "
-                          f"{world.size} ranks (use a multiple of {world.size})")
+                         f"{world.size} ranks (use a multiple of {world.size})")
     if n_train < world.size:
         raise UsageError(f"{n_train} training images cannot be shared by {world.size} ranks")
 
