@@ -18,14 +18,13 @@ EXPORTED = ("results.csv", "per_image.csv", "summary.md")
 
 
 def path_placeholders() -> list[tuple[str, str]]:
-    """(absolute path, what it stands for), longest first so nested roots win."""
-    roots = {str(cache_root().resolve()): "$COLORBENCH_CACHE", str(Path.home().resolve()): "~",
-             str(Path.cwd().resolve()): "."}
+    """(absolute path, what it stands for), longest first so nested roots win; each root both as
+    given and with its links resolved (a data folder reached through a symlink is recorded as given)."""
+    named = [(cache_root(), "$COLORBENCH_CACHE"), (Path.home(), "~"), (Path.cwd(), ".")]
     if data_root() is not None:
-        roots[str(data_root().resolve())] = "$COLORBENCH_DATA"
-    for name in ("TORCH_HOME", "XDG_CACHE_HOME"):
-        if os.environ.get(name):
-            roots[str(Path(os.environ[name]).resolve())] = f"${name}"
+        named.append((data_root(), "$COLORBENCH_DATA"))
+    named += [(Path(os.environ[n]), f"${n}") for n in ("TORCH_HOME", "XDG_CACHE_HOME") if os.environ.get(n)]
+    roots = {str(form): name for path, name in named for form in (Path(path).absolute(), Path(path).resolve())}
     return sorted(((k, v) for k, v in roots.items() if k != "/"), key=lambda kv: -len(kv[0]))
 
 
