@@ -94,15 +94,48 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     _check(rgb, "rgb_to_lab")
     if rgb.requires_grad and torch.is_grad_enabled():
         return _rgb_to_lab_differentiable(rgb)
-    c = _constants(rgb.dtype, rgb.device)
     n, _, h, w = rgb.shape
     x = rgb.reshape(n, 3, h * w)
     buf, weight = torch.empty_like(x), torch.empty_like(x)
-    # buf = 12.92 x linear RGB: exp(2.4 log(x + 0.055) + log scale) where x > 0.04045, else x
+    _scaled_linear(x, buf, weight)
+    return _lab_from_scaled_linear(buf, weight).view(n, 3, h, w)
+
+
+def rgb8_to_lab(rgb8: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """8-bit sRGB (N, 3, H, W) uint8 -> Lab in dtype: bitwise rgb_to_lab(rgb8.float() / 255 in dtype).
+
+    The decoded float32 value k / 255, widened to dtype, as colorbench's metrics see an 8-bit
+    file. The transfer curve of the 256 possible values is a lookup table computed by
+    rgb_to_lab's own code, so only the matrices and the cube root run per pixel.
+    """
+    if rgb8.dtype != torch.uint8 or rgb8.ndim != 4 or rgb8.shape[1] != 3:
+        raise ValueError(f"rgb8_to_lab expects a (N, 3, H, W) uint8 tensor, got {rgb8.dtype} {tuple(rgb8.shape)}")
+    n, _, h, w = rgb8.shape
+    codes = rgb8.reshape(-1).long()
+    buf = _scaled_linear_table(dtype, rgb8.device).index_select(0, codes).view(n, 3, h * w)
+    return _lab_from_scaled_linear(buf, torch.empty_like(buf)).view(n, 3, h, w)
+
+
+@lru_cache(maxsize=None)
+def _scaled_linear_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(256,) 12.92 x linear RGB of every 8-bit code (as float32 k / 255, widened to dtype)."""
+    x = (torch.arange(256, dtype=torch.float32) / 255).to(device=device, dtype=dtype).view(1, 1, 256)
+    buf = torch.empty_like(x)
+    return _scaled_linear(x, buf, torch.empty_like(x)).view(256)
+
+
+def _scaled_linear(x: torch.Tensor, buf: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """buf = 12.92 x linear RGB: exp(2.4 log(x + 0.055) + log scale) where x > 0.04045, else x."""
+    c = _constants(x.dtype, x.device)
     torch.gt(x, 0.04045, out=weight)
     torch.clamp_min(x, 0.04045, out=buf).add_(0.055).log_()
     torch.add(c["log_srgb_scale"], buf, alpha=_GAMMA, out=buf).exp_()
-    torch.lerp(x, buf, weight, out=buf)
+    return torch.lerp(x, buf, weight, out=buf)
+
+
+def _lab_from_scaled_linear(buf: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """(N, 3, P) 12.92 x linear RGB -> Lab, reusing buf (the result) and weight as scratch."""
+    c = _constants(buf.dtype, buf.device)
     t = _apply(c["xyz_from_srgb_lin"], buf)  # XYZ / white
     # f = t^(1/3) where t > eps, else kappa t + 16/116
     torch.add(c["f_offset"], t, alpha=_KAPPA, out=buf)
@@ -110,7 +143,7 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     f = torch.lerp(buf, t.clamp_min_(_EPS).log_().mul_(1.0 / 3.0).exp_(), weight, out=t)
     lab = _apply(c["lab_from_f"], f, out=buf)
     lab[:, 0].sub_(16.0)
-    return lab.view(n, 3, h, w)
+    return lab
 
 
 def _rgb_to_lab_differentiable(rgb: torch.Tensor) -> torch.Tensor:

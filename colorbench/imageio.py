@@ -61,13 +61,29 @@ def load_rgb_array(path: str | Path) -> tuple[np.ndarray, str]:
 def load_rgb(path: str | Path):
     """(3, H, W) float32 torch tensor in [0, 1]: the same values as load_rgb_array rounded to float32
     (k / 255 is correctly rounded either way), without the float64 detour."""
+    return as_unit(load_rgb_codes(path))
+
+
+def load_rgb_codes(path: str | Path):
+    """(3, H, W) torch tensor: uint8 codes for 8-bit files (a quarter of the memory), or load_rgb's
+    float32 for wider ones; as_unit() of it is load_rgb's tensor."""
     import torch
 
     def convert(img):
         arr, scale = _integers(img)
-        return torch.from_numpy(np.ascontiguousarray(arr).astype(np.int32)).permute(2, 0, 1).float().div_(scale).contiguous()
+        codes = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+        if codes.dtype == torch.uint8:
+            return codes.contiguous()
+        return codes.to(torch.int32).float().div_(scale).contiguous()
 
     return _decode(path, convert)[0]
+
+
+def as_unit(rgb):
+    """uint8 codes k -> float32 k / 255 (load_rgb's values); float tensors unchanged."""
+    import torch
+
+    return rgb.float().div_(255.0) if rgb.dtype == torch.uint8 else rgb
 
 
 def to_uint8(rgb) -> np.ndarray:

@@ -5,14 +5,16 @@
 Inputs are 256x256 crops of real photos (kodak24 under COLORBENCH_DATA, or --photos) decoded as
 colorbench decodes them (uint8 / 255 in float32; float64 is that, widened, as the metrics use it),
 or random 8-bit colours if no photos are found. For float64 and float32, one run prints the
-median (and best) time per image (batch of 1 and of 16, torch's default threads, the three
+median (and best) time per image (batch of 1 and of 16, torch's default threads, the four
 implementations taking turns within every repetition), the speed ratios, the max |difference|
 from skimage, and whether the result is bitwise the same with 1, 2 and 4 torch threads.
 The best time estimates the cost on an idle machine; the median is what a shared one gives.
 
-"before" is the textbook formula exactly as colorbench computed it until this change: torch.pow
-for the transfer curve and the cube root, torch.where over both branches, and an einsum for the
-3x3 matrix. The machine may be shared: the load average is printed before and after.
+"8-bit" is rgb8_to_lab on the same images' uint8 codes (what the scoring engine calls for
+8-bit files: the transfer curve is a lookup table); its result is checked bitwise against the
+float path. "before" is the textbook formula exactly as colorbench computed it before issue 14:
+torch.pow for the transfer curve and the cube root, torch.where over both branches, and an einsum
+for the 3x3 matrix. The machine may be shared: the load average is printed before and after.
 """
 from __future__ import annotations
 
@@ -98,18 +100,30 @@ def thread_independent(x: torch.Tensor) -> bool:
 
 
 def report(images: torch.Tensor, dtype: torch.dtype, reps: int) -> None:
-    funcs = {"colorbench": color.rgb_to_lab, "before": rgb_to_lab_before,
+    """Times the float path (rgb_to_lab), the 8-bit path (rgb8_to_lab on the same images' codes,
+    as the scoring engine calls it), the textbook formula and skimage, on the same values."""
+    codes = {}  # the float batch's uint8 codes, made outside the timing
+
+    def eight_bit(x):
+        return color.rgb8_to_lab(codes[id(x)], x.dtype)
+
+    funcs = {"colorbench": color.rgb_to_lab, "8-bit": eight_bit, "before": rgb_to_lab_before,
              "skimage": lambda x: skimage_lab(x)}
     print(f"\n{str(dtype).replace('torch.', '')}: ms per {images.shape[-1]}x{images.shape[-2]} image, "
-          f"median of {reps} (best in brackets)")
-    print(f"  {'batch':>5} {'colorbench':>17} {'before':>17} {'skimage':>17} {'before/new':>16} {'skimage/new':>16}")
+          f"median of {reps} (best in brackets); ratios: the textbook formula's time over ours")
+    print(f"  {'batch':>5} {'colorbench':>17} {'8-bit':>17} {'before':>17} {'skimage':>17} "
+          f"{'before/new':>16} {'before/8-bit':>16} {'skimage/new':>16}")
     for batch in BATCHES:
-        timed = time_turns(funcs, images[:batch].to(dtype), reps)
+        x = images[:batch].to(dtype)
+        codes[id(x)] = (images[:batch] * 255).round().to(torch.uint8)
+        timed = time_turns(funcs, x, reps)
         t = {k: (med * 1e3 / batch, best * 1e3 / batch) for k, (med, best) in timed.items()}
         cells = "".join(f" {t[k][0]:>8.3f} [{t[k][1]:>6.3f}]" for k in funcs)
-        ratios = "".join(f" {t[k][0] / t['colorbench'][0]:>6.2f}x [{t[k][1] / t['colorbench'][1]:>5.2f}x]"
-                         for k in ("before", "skimage"))
+        ratios = "".join(f" {t[k][0] / t[ref][0]:>6.2f}x [{t[k][1] / t[ref][1]:>5.2f}x]"
+                         for k, ref in (("before", "colorbench"), ("before", "8-bit"), ("skimage", "colorbench")))
         print(f"  {batch:>5}{cells}{ratios}")
+        if batch == max(BATCHES):
+            print(f"  8-bit path bitwise equal to the float path: {torch.equal(eight_bit(x), color.rgb_to_lab(x))}")
     x = images.to(dtype)
     ref = skimage_lab(x.double())  # skimage in float64 on the same values: the accuracy reference
     for name in ("colorbench", "before"):

@@ -43,6 +43,21 @@ def test_rgb_to_lab_matches_skimage_outside_the_unit_cube():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rgb8_to_lab_is_bitwise_rgb_to_lab_of_the_decoded_values(dtype):
+    """Every 8-bit code, and a photo-like batch with odd sizes: the lookup table changes nothing."""
+    every_code = torch.arange(256, dtype=torch.uint8).repeat(3, 1).view(1, 3, 16, 16)
+    gen = torch.Generator().manual_seed(5)
+    batch = torch.randint(0, 256, (2, 3, 37, 53), generator=gen, dtype=torch.uint8)
+    for codes in (every_code, every_code.flip(1), batch):
+        expected = color.rgb_to_lab((codes.float() / 255).to(dtype))
+        assert torch.equal(color.rgb8_to_lab(codes, dtype), expected)
+    ref = skcolor.rgb2lab(every_code[0].permute(1, 2, 0).numpy())  # skimage scales uint8 by 255
+    assert np.abs(color.rgb8_to_lab(every_code)[0].permute(1, 2, 0).numpy() - ref).max() < 1e-3
+    with pytest.raises(ValueError, match="uint8"):
+        color.rgb8_to_lab(every_code.float())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_conversions_keep_the_dtype(dtype):
     rgb = _cube(5).to(dtype)
     assert color.rgb_to_lab(rgb).dtype == dtype

@@ -52,6 +52,22 @@ def data(weights_cache):
     return {"pred": pred, "target": target, "ref_fake": ts_features(pred), "ref_real": ts_features(target)}
 
 
+def test_folded_batch_norms_keep_pytorch_fids_features(weights_cache):
+    """The extractor (batch norms folded into the convs) against pytorch-fid's unmodified module."""
+    from colorbench import weights
+    from colorbench.metrics import features
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLORBENCH_CACHE", str(weights_cache))
+        reference = weights.load_fid_inception("cpu").eval()
+        folded = features.fold_batch_norms(weights.load_fid_inception("cpu").eval())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in reference.modules()) == 94
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    want, got = reference(x), folded(x)
+    assert ((got - want).abs().max() / want.abs().max()).item() < 1e-5
+
+
 def test_fid_and_kid_match_references_on_torchscript_features(data):
     fid = SPEC["fid"].build(MetricContext())
     kid = SPEC["kid"].build(MetricContext(seed=7))

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage.metrics import mean_squared_error
 
@@ -68,6 +69,21 @@ def test_score_pairs_matches_direct_computation(folders):
     one = score_pairs(pairs, ["mse", "ssim", "acc313", "delta_cf"], CTX, batch_size=1, workers=0)
     for name, mv in res.values.items():
         assert mv.value == pytest.approx(one.values[name].value, rel=1e-12)
+
+
+def test_eight_bit_batches_score_exactly_as_decoded_floats(folders):
+    """The engine hands 8-bit batches' codes to the Lab conversion (a lookup table): every value
+    equals the functional metrics on load_rgb's float tensors, bitwise."""
+    from colorbench.metrics import functional
+
+    pairs = match_folders(*folders).pairs
+    names = ["mse_ab", "acc313", "acc313_approx", "auc_ab", "psnr"]
+    res = score_pairs(pairs, names, CTX, batch_size=len(pairs))
+    by_id = {p.id: p for p in pairs}
+    pred = torch.stack([load_rgb(by_id[i].pred) for i in res.ids])
+    gt = torch.stack([load_rgb(by_id[i].gt) for i in res.ids])
+    for name in names:
+        assert torch.equal(res.values[name].per_image, getattr(functional, name)(pred, gt)), name
 
 
 def test_size_policies(folders):

@@ -4,7 +4,8 @@ the cache of the real images' statistics.
 Features: pytorch-fid's InceptionV3([3]) with its defaults (colorbench weights 'inception-fid'):
 the [0, 1] RGB batches are resized inside the model to 299x299 (bilinear, align_corners=False)
 and scaled to [-1, 1]. pytorch-fid's own CLI reads files with PIL and ToTensor, i.e. uint8/255
-as float32, which is what our decoded PNGs are, so features equal pytorch-fid's for the same files.
+as float32, which is what our decoded PNGs are, so features equal pytorch-fid's for the same files
+to float32 rounding (2e-6 relative: the batch norms are folded into the convolutions, for speed).
 
 The statistics cache is keyed by every setting that changes the number: the real set's key
 (the run's test-split fingerprint), the Inception weights' SHA-256 and the feature dimension.
@@ -37,10 +38,27 @@ _CHUNK = 8
 _MODELS: dict[tuple[str, str], torch.nn.Module] = {}
 
 
+def fold_batch_norms(model: torch.nn.Module) -> torch.nn.Module:
+    """Each of Inception's conv + eval-mode batch norm pairs (torchvision's BasicConv2d) as one conv.
+
+    The same affine map with the scale and shift in the conv's weights and bias: a quarter less
+    time on the CPU, features equal to 2e-6 relative (float32 rounding; tests/test_metric_fid.py).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    from torchvision.models.inception import BasicConv2d
+
+    for block in model.modules():
+        if isinstance(block, BasicConv2d) and isinstance(block.bn, torch.nn.BatchNorm2d):
+            block.conv = fuse_conv_bn_eval(block.conv, block.bn)
+            block.bn = torch.nn.Identity()
+    return model
+
+
 def _extractor(device: torch.device) -> torch.nn.Module:
     key = (weights.sha256("inception-fid"), str(device))
     if key not in _MODELS:
-        _MODELS[key] = weights.load_fid_inception(device).to(memory_format=torch.channels_last)
+        model = fold_batch_norms(weights.load_fid_inception(device).eval())
+        _MODELS[key] = model.to(memory_format=torch.channels_last)
     return _MODELS[key]
 
 

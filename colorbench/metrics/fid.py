@@ -249,7 +249,8 @@ class KIDMetric(_InceptionSets):
 
 
 _FEATURES = ("pool3 features (2048-d) of pytorch-fid's FID Inception-v3 (TF 2015 weights, colorbench "
-             "'inception-fid', SHA-256 in extra['weights_sha256']) on the sRGB images as decoded "
+             "'inception-fid', SHA-256 in extra['weights_sha256']; batch norms folded into the "
+             "convolutions, equal to float32 rounding) on the sRGB images as decoded "
              "(value/255), bilinearly resized to 299x299 and scaled to [-1, 1] inside the model; "
              "'real' = targets, 'generated' = predictions; the whole set, no per-image value.")
 

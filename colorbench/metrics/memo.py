@@ -1,5 +1,6 @@
 """The one per-batch memo: every metric updated with the same batch shares one float64 copy, one
-Lab conversion, one set of 313-bin indices, one colourfulness and one Inception pass.
+Lab conversion, one set of 313-bin indices, one colourfulness and one Inception pass. The scoring
+engine also notes each batch's 8-bit codes here, for the Lab conversion's lookup table.
 
 An entry holds a reference to the input tensor (so its id cannot be reused while held) and its
 in-place version counter, so a stale hit is impossible; `key` separates kinds (and devices).
@@ -12,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from colorbench.color import quantize_ab, rgb_to_lab
+from colorbench.color import quantize_ab, rgb8_to_lab, rgb_to_lab
 
 _F64 = torch.float64
 _MEMO: dict[str, list] = {}
@@ -21,15 +22,32 @@ _MEMO_SIZE = 2  # pred and target of the current batch
 
 
 def memo(key: str, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    found = lookup(key, x)
+    if found is not None:
+        return found
+    result = fn(x)
+    remember(key, x, result)
+    return result
+
+
+def lookup(key: str, x: torch.Tensor) -> torch.Tensor | None:
     with _MEMO_LOCK:
         for held, version, result in _MEMO.get(key, []):
             if held is x and version == x._version:
                 return result
-    result = fn(x)
+    return None
+
+
+def remember(key: str, x: torch.Tensor, result: torch.Tensor) -> None:
     with _MEMO_LOCK:
         entries = [e for e in _MEMO.get(key, []) if e[0] is not x][-(_MEMO_SIZE - 1):]
         _MEMO[key] = entries + [(x, x._version, result)]
-    return result
+
+
+def remember_codes(rgb: torch.Tensor, codes: torch.Tensor) -> None:
+    """Note that rgb is codes / 255 (the scoring engine's 8-bit batches): lab64 then converts
+    through rgb8_to_lab's lookup table, with bitwise the same result."""
+    remember("codes", rgb, codes)
 
 
 def clear_memo() -> None:
@@ -54,12 +72,30 @@ def check_pair(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, 
         raise ValueError(f"expected RGB batches of shape (N, 3, H, W), got {tuple(pred.shape)}")
     if not (pred.is_floating_point() and target.is_floating_point()):
         raise TypeError("expected floating-point RGB in [0, 1] (uint8 / 255)")
-    return memo("f64", pred, _checked_f64), memo("f64", target, _checked_f64)
+    return _f64(pred), _f64(target)
+
+
+def _f64(rgb: torch.Tensor) -> torch.Tensor:
+    """The checked float64 copy; it inherits rgb's 8-bit codes, if noted."""
+    wide = memo("f64", rgb, _checked_f64)
+    codes = lookup("codes", rgb)
+    if codes is not None and wide is not rgb:
+        remember("codes:f64", wide, codes)
+    return wide
+
+
+def _codes(rgb: torch.Tensor) -> torch.Tensor | None:
+    codes = lookup("codes:f64", rgb)
+    return lookup("codes", rgb) if codes is None else codes
 
 
 def lab64(rgb: torch.Tensor) -> torch.Tensor:
     """float64 Lab (N, 3, H, W) of float64 RGB, memoised per batch."""
-    return memo("lab", rgb, lambda x: rgb_to_lab(x.to(_F64)))
+    def convert(x: torch.Tensor) -> torch.Tensor:
+        codes = _codes(x)
+        return rgb_to_lab(x.to(_F64)) if codes is None else rgb8_to_lab(codes, _F64)
+
+    return memo("lab", rgb, convert)
 
 
 def ab_bins(rgb: torch.Tensor) -> torch.Tensor:

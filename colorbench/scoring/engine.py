@@ -30,13 +30,13 @@ from colorbench import distributed
 from colorbench.errors import DataError, UsageError
 from colorbench.files import display_name, name_bytes
 from colorbench.hashing import canonical_hash, sha256_file
-from colorbench.imageio import UnreadableImage, load_rgb
+from colorbench.imageio import UnreadableImage, as_unit, load_rgb_codes
 from colorbench.metrics.base import MetricContext, MetricValue, compute_value
-from colorbench.metrics.memo import clear_memo
+from colorbench.metrics.memo import clear_memo, remember_codes
 from colorbench.scoring.pairs import Pair
 from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
 
-WAVE_PIXELS = 4 * MAX_BATCH_PIXELS  # decoded at once: 64 images of 256 px, about 50 MB as float32
+WAVE_PIXELS = 4 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
 
 
 @dataclass
@@ -63,11 +63,22 @@ def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _load(item: Item) -> tuple[torch.Tensor, torch.Tensor] | str:
+    """(pred, gt) as uint8 codes where the files are 8-bit (imageio.load_rgb_codes), or the reason."""
     try:
-        pred, gt = load_rgb(item.pair.pred), load_rgb(item.pair.gt)
+        pred, gt = load_rgb_codes(item.pair.pred), load_rgb_codes(item.pair.gt)
     except (UnreadableImage, OSError) as exc:
         return str(exc)
-    return (resize_to(pred, tuple(gt.shape[1:])) if item.resize else pred), gt
+    return (resize_to(as_unit(pred), tuple(gt.shape[1:])) if item.resize else pred), gt
+
+
+def _stack(images: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """One float batch of load_rgb's values; an all-8-bit batch notes its codes in the memo."""
+    if all(x.dtype == torch.uint8 for x in images):
+        codes = torch.stack(images).to(device)
+        rgb = as_unit(codes)
+        remember_codes(rgb, codes)
+        return rgb
+    return torch.stack([as_unit(x) for x in images]).to(device)
 
 
 def _files_key(plan) -> str:
@@ -103,8 +114,8 @@ def _update(accumulators: dict, batch: list[Item], loaded: list, context: Metric
     for k in kept:
         by_size.setdefault(tuple(k[2].shape), []).append(k)
     for group in by_size.values():
-        pred = torch.stack([k[1] for k in group]).to(context.device)
-        gt = torch.stack([k[2] for k in group]).to(context.device)
+        pred = _stack([k[1] for k in group], context.device)
+        gt = _stack([k[2] for k in group], context.device)
         for name in list(accumulators):
             try:
                 accumulators[name].update(pred, gt)

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from . import store
-from .convert import torchvision_features
 
 LPIPS_BACKBONE = {"alex": "alexnet-features", "vgg": "vgg16-features"}
 
@@ -71,18 +70,14 @@ def load_lpips(net: str = "alex", device: torch.device | str = "cpu") -> lpips.L
     if net not in LPIPS_BACKBONE:
         raise ValueError(f"unknown LPIPS net {net!r} (want 'alex' or 'vgg')")
     features = store.load_state_dict(LPIPS_BACKBONE[net])
-    torchvision_features(net).load_state_dict(features, strict=True)  # fail early on a bad file
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
     # lpips splits torchvision's features into slices that keep the original indices as names
-    trunk = {}
-    for key in model.net.state_dict():
-        _slice, index, param = key.split(".")
-        trunk[key] = features[f"{index}.{param}"]
-    if {k.split(".", 1)[1] for k in trunk} != set(features):
+    trunk = {key: f"{key.split('.')[1]}.{key.split('.')[2]}" for key in model.net.state_dict()}
+    if set(trunk.values()) != set(features):
         raise ValueError(f"{net}: backbone file and lpips slices cover different layers")
-    model.net.load_state_dict(trunk, strict=True)
+    model.net.load_state_dict({key: features[name] for key, name in trunk.items()}, strict=True)  # shapes too
     for param in model.parameters():
         param.requires_grad_(False)
     return model.eval().to(device)
