@@ -33,11 +33,18 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Tolerances:
+    """default, or the metric's own; a listed baseline's (for a method whose outputs jump with
+    last-bit differences, e.g. a nearest-neighbour search) widens it further: the larger applies."""
+
     default: Tolerance = field(default_factory=Tolerance)
     metrics: dict[str, Tolerance] = field(default_factory=dict)
+    baselines: dict[str, Tolerance] = field(default_factory=dict)
 
-    def for_metric(self, metric: str) -> Tolerance:
-        return self.metrics.get(metric, self.default)
+    def allowed(self, metric: str, baseline: str, old: float) -> float:
+        allowed = self.metrics.get(metric, self.default).allowed(old)
+        if baseline in self.baselines:
+            allowed = max(allowed, self.baselines[baseline].allowed(old))
+        return allowed
 
 
 def load_tolerances(path: str | Path | None) -> Tolerances:
@@ -99,7 +106,7 @@ def compare_tables(new: pd.DataFrame, old: pd.DataFrame, tolerances: Tolerances)
             rows.append(Row(**base, old=math.nan, new=r["value_new"], allowed=0.0, verdict="new"))
         else:
             old_v, new_v = float(r["value_old"]), float(r["value_new"])
-            allowed = tolerances.for_metric(r["metric"]).allowed(old_v) if not math.isnan(old_v) else 0.0
+            allowed = tolerances.allowed(r["metric"], r["baseline"], old_v) if not math.isnan(old_v) else 0.0
             rows.append(Row(**base, old=old_v, new=new_v, allowed=allowed, verdict=_verdict(r, old_v, new_v, allowed)))
     return rows
 

@@ -71,10 +71,8 @@ def load_rgb_codes(path: str | Path):
 
     def convert(img):
         arr, scale = _integers(img)
-        codes = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
-        if codes.dtype == torch.uint8:
-            return codes.contiguous()
-        return codes.to(torch.int32).float().div_(scale).contiguous()
+        planes = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))  # a writable copy
+        return planes if planes.dtype == torch.uint8 else planes.to(torch.int32).float().div_(scale)
 
     return _decode(path, convert)[0]
 

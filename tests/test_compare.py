@@ -84,6 +84,20 @@ def test_change_within_tolerance_passes(tables, tmp_path, capsys):
     assert code == 0
 
 
+def test_a_baseline_tolerance_widens_its_rows_only(tables, tmp_path, capsys):
+    old = tables("old", _records())
+    new = tables("new", _records({("cnn", "psnr"): 23.5, ("zhang", "psnr"): 22.0}))
+    tol = _tolerances(tmp_path, "default: {abs: 0.1}\nbaselines:\n  cnn: {abs: 0.0, rel: 0.05}\n")
+    code, out, _ = _compare(capsys, new, old, "--tolerances", tol)
+    assert code == 1  # zhang's psnr still regresses beyond the default
+    flagged = {tuple(line.split()[:3]) for line in out.splitlines()[2:] if line.strip()}
+    assert ("regressed", "psnr", "zhang") in flagged and not any(b == "cnn" for _, _, b in flagged)
+    assert re.search(r"\b1 regressed\b", out)
+    # the larger tolerance applies: a tighter baseline entry does not narrow the default
+    tol = _tolerances(tmp_path, "default: {abs: 0.1}\nbaselines:\n  cnn: {abs: 0.0, rel: 0.0001}\n")
+    assert _compare(capsys, tables("new2", _records({("cnn", "psnr"): 23.95})), old, "--tolerances", tol)[0] == 0
+
+
 def test_improvement_passes(tables, tmp_path, capsys):
     old = tables("old", _records())
     new = tables("new", _records({("cnn", "psnr"): 26.0}))

@@ -4,7 +4,8 @@ Features and the cache of the real images' statistics: features.py. This module 
 distances and the accumulators.
 
 Memory: FID keeps float64 sums and sums of outer products per set as double-doubles
-(2 x (2048 + 2048^2) values, 64 MiB per set), flat in N. KID needs the features themselves: it keeps all of them,
+(2 x (2048 + 2048^2) values, 64 MiB per set), flat in N, updated by row blocks (12 MiB of
+temporaries). KID needs the features themselves: it keeps all of them,
 2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000 images per set) and computes in float64.
 With real_stats_key set, the real images' features are kept too (for the cache file).
 """
@@ -23,6 +24,7 @@ from .features import DIM, inception_features, load_stats, save_stats, stats_cac
 from .memo import check_pair
 
 FID_BIAS_N = 2048
+_OUTER_ROWS = 256  # rows of the 2048 x 2048 sum of outer products updated at a time
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 
@@ -128,8 +130,11 @@ class _InceptionSets(StreamingMetric):
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
         f64 = feats.to(self.fake_n.device, torch.float64)  # the states' device (CUDA after .to())
-        for name, term in (("sum", f64.sum(0)), ("outer", f64.T @ f64)):
-            _accumulate(getattr(self, f"{side}_{name}_hi"), getattr(self, f"{side}_{name}_lo"), term[None])
+        _accumulate(getattr(self, f"{side}_sum_hi"), getattr(self, f"{side}_sum_lo"), f64.sum(0)[None])
+        hi, lo = getattr(self, f"{side}_outer_hi")[0], getattr(self, f"{side}_outer_lo")[0]
+        for top in range(0, DIM, _OUTER_ROWS):  # by row blocks: 3 x 4 MiB of temporaries, not 3 x 32
+            rows = slice(top, top + _OUTER_ROWS)
+            _accumulate(hi[rows], lo[rows], f64[:, rows].T @ f64)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
 
     def _agreed(self, cached: dict | None) -> dict | None:
@@ -154,7 +159,7 @@ class _InceptionSets(StreamingMetric):
         total, err = hi[0].clone(), lo.sum(0)
         for row in hi[1:]:
             _accumulate(total, err, row.clone())
-        return total + err
+        return total.add_(err)
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         check_pair(pred, target)  # shape, dtype and [0, 1] range checks
@@ -177,10 +182,10 @@ class _InceptionSets(StreamingMetric):
 
     @staticmethod
     def _moments(total: torch.Tensor, outer: torch.Tensor, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and unbiased covariance (np.cov's, as pytorch-fid) from float64 sums."""
+        """Mean and unbiased covariance (np.cov's, as pytorch-fid) from float64 sums; outer is
+        overwritten (in place: (outer - n mu mu^T) / (n - 1), rounded step by step as written)."""
         mu = total / n
-        sigma = (outer - n * torch.outer(mu, mu)) / (n - 1)
-        return mu.numpy(), sigma.numpy()
+        return mu.numpy(), outer.sub_(torch.outer(mu, mu).mul_(n)).div_(n - 1).numpy()
 
     def stats(self) -> dict:
         """Both sets' (mu, sigma, n) and features (real from the cache on a hit)."""

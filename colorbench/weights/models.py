@@ -74,7 +74,7 @@ def load_lpips(net: str = "alex", device: torch.device | str = "cpu") -> lpips.L
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
     # lpips splits torchvision's features into slices that keep the original indices as names
-    trunk = {key: f"{key.split('.')[1]}.{key.split('.')[2]}" for key in model.net.state_dict()}
+    trunk = {key: key.split(".", 1)[1] for key in model.net.state_dict()}  # slice1.0.weight -> 0.weight
     if set(trunk.values()) != set(features):
         raise ValueError(f"{net}: backbone file and lpips slices cover different layers")
     model.net.load_state_dict({key: features[name] for key, name in trunk.items()}, strict=True)  # shapes too
