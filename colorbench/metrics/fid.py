@@ -200,8 +200,7 @@ class _InceptionSets(StreamingMetric):
                     f"{seen} real images were given but the cached statistics {self.cache_path} "
                     f"hold {int(self.cached['n'])} for the same real_stats_key; the key does not "
                     f"identify the real set: fix the key or delete the file")
-            real_mu, real_sigma = self.cached["mu"].numpy(), self.cached["sigma"].numpy()
-            real_features, n_real = self.cached["features"], int(self.cached["n"])
+            real_mu, real_sigma, real_features, n_real = self._real_from_cache()
         else:
             n_real = int(self.real_n)
             if n_real < 2:
@@ -214,9 +213,15 @@ class _InceptionSets(StreamingMetric):
                     "mu": torch.from_numpy(real_mu), "sigma": torch.from_numpy(real_sigma),
                     "features": real_features.to(torch.float32)})
                 self.cached = load_stats(self.cache_path, self.key, self.weights_sha256)
+                if self.cached is not None:  # the saved copy, equal, instead of a second one in memory
+                    real_mu, real_sigma, real_features, n_real = self._real_from_cache()
         return {"fake_mu": fake_mu, "fake_sigma": fake_sigma, "n_fake": n_fake,
                 "real_mu": real_mu, "real_sigma": real_sigma, "n_real": n_real,
                 "real_features": real_features, "fake_features": self._cat(self.fake_features)}
+
+    def _real_from_cache(self) -> tuple[np.ndarray, np.ndarray, torch.Tensor, int]:
+        c = self.cached
+        return c["mu"].numpy(), c["sigma"].numpy(), c["features"], int(c["n"])
 
     def _extra(self, s: dict) -> dict:
         return {"weights_sha256": self.weights_sha256, "n_fake": s["n_fake"], "n_real": s["n_real"],
