@@ -6,6 +6,7 @@ differ for a shared (dataset, metric) measure different things and are incompati
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,3 +150,32 @@ def format_rows(rows: list[Row], show_all: bool = False) -> str:
     counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n))
     return "\n".join(lines)
+
+
+_MACHINE = ("cpu_capability", "cpu_model", "device", "gpu")
+
+
+def machine_note(new: str | Path, old: str | Path) -> str | None:
+    """A warning line when the run.json beside each table names different machines: CPU kernels
+    (e.g. AVX2 vs AVX512) round floats differently, and training amplifies that, so learned
+    baselines can differ beyond any tolerance meant for one machine. None when they agree or
+    either run.json is missing or unreadable (older runs lack cpu_capability)."""
+    def machine(path) -> dict | None:
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        try:
+            env = json.loads((folder / "run.json").read_text()).get("environment", {})
+        except (OSError, ValueError, AttributeError):
+            return None
+        return {k: env[k] for k in _MACHINE if k in env}
+
+    a, b = machine(new), machine(old)
+    if not a or not b:
+        return None
+    differ = [k for k in _MACHINE if k in a and k in b and a[k] != b[k]]
+    missing = [k for k in ("cpu_capability",) if (k in a) != (k in b)]
+    if not differ and not missing:
+        return None
+    said = "; ".join(f"{k}: {b.get(k, 'not recorded')} (old) vs {a.get(k, 'not recorded')} (new)"
+                     for k in differ + missing)
+    return (f"note: the tables may come from different machines ({said}); learned baselines trained on "
+            "different CPU kernels differ beyond tolerances meant for one machine")

@@ -42,7 +42,21 @@ def device_info(device: torch.device) -> dict[str, str | int]:
         info["gpu"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda or "?"
     info["cpu"] = platform.processor() or platform.machine()
+    info["cpu_model"] = cpu_model()
+    # the instruction set torch's kernels were chosen for: float results (and so training) differ
+    # in the last bits between e.g. AVX2 and AVX512 machines
+    info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def environment(device: torch.device) -> dict:

@@ -219,3 +219,23 @@ def test_bad_tables_exit_2_not_1(tables, capsys, label, edit, words):
         code, out, err = _compare(capsys, *args)
         assert code == 2, (label, out, err)
         assert words in err and "\n" not in err.strip(), err
+
+
+def test_tables_from_different_cpus_are_named_but_judged_as_usual(tables, capsys):
+    import json
+
+    def machine(folder, **env):
+        (folder / "run.json").write_text(json.dumps({"environment": {"device": "cpu", "cpu_model": "X", **env}}))
+        return folder
+
+    old = machine(tables("old", _records()), cpu_capability="AVX2")
+    new = machine(tables("new", _records()), cpu_capability="AVX512")
+    same = machine(tables("same", _records()), cpu_capability="AVX2")
+    unrecorded = machine(tables("unrecorded", _records()))
+    bare = tables("bare", _records())
+    code, out, err = _compare(capsys, new / "results.csv", old)
+    assert code == 0 and "all within tolerance" in out
+    assert "cpu_capability: AVX2 (old) vs AVX512 (new)" in err and err.count("note:") == 1
+    assert _compare(capsys, same, old)[2] == ""
+    assert "cpu_capability: not recorded (old) vs AVX2 (new)" in _compare(capsys, same, unrecorded)[2]
+    assert _compare(capsys, bare, old)[2] == ""  # no run.json beside a table: nothing to say

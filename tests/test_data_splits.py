@@ -5,6 +5,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from colorbench.data.prepare import load_dataset
@@ -105,3 +106,26 @@ def test_excluding_images_never_moves_the_others_between_splits(tmp_path):
     assert excluded == set(names[:3])
     for split, ids in all_found.items():
         assert prepared.split(split).ids == sorted(set(ids) - excluded)
+
+
+def test_memoised_items_equal_fresh_reads_and_the_budget_holds(tmp_path):
+    from colorbench.data.dataset import ImageDataset, ItemMemo
+    from colorbench.pipeline.data import capped_split
+
+    names = [f"p{i:02d}" for i in range(12)]
+    _write_folder(tmp_path / "a", names, order_seed=0)
+    prepared = load_dataset(DatasetConfig(name="a", source="folder", root=str(tmp_path / "a"), split=TEST_ONLY),
+                            LoadOptions(size=8, seed=5), progress=False)
+    full = prepared.split("test")
+    fresh = ImageDataset("test", full.records, full.reader, 6, full.resize_policy)  # no memo: decoded each time
+    item_bytes = 3 * 6 * 6 * 4
+    memo = full.memo = ItemMemo(budget=5 * item_bytes)
+    memoised = capped_split(prepared, "test", 6, None)
+    for _ in range(2):  # the second pass reads memoised items
+        for i in range(len(fresh)):
+            first = memoised[i][1]
+            assert torch.equal(first, fresh[i][1])
+            first.fill_(-1.0)  # a caller writing into its item does not reach the memo
+            assert torch.equal(memoised[i][1], fresh[i][1])
+    assert memo.used == 5 * item_bytes and len(memo._items) == 5
+    assert torch.equal(capped_split(prepared, "test", 8, None)[0][1], full[0][1])  # another size, its own entries

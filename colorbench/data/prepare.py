@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from colorbench.errors import DataError
 
 from .catalog import DATASETS
-from .dataset import ImageDataset
+from .dataset import ImageDataset, ItemMemo
 from .hygiene import HYGIENE_VERSION, REASONS, Exclusion, exclusion, measure_all
 from .resize import describe
 from .sources import ResolvedSource
@@ -81,8 +81,9 @@ def load_dataset(config: DatasetConfig, options: LoadOptions = LoadOptions(), pr
     dropped = {e.id for e in excluded}
     by_id = {r.id: r for r in resolved.records}
     seeded = assign_splits(list(by_id), config.split.fractions(), options.seed)
+    memo = ItemMemo()
     splits = {name: ImageDataset(name, tuple(sorted(by_id[i] for i in seeded[name] if i not in dropped)),
-                                 resolved.reader, options.size, options.resize_policy) for name in SPLITS}
+                                 resolved.reader, options.size, options.resize_policy, memo) for name in SPLITS}
     report = DatasetReport(
         name=config.name, source=config.source_name, location=resolved.location,
         manifest_hash=resolved.manifest_hash, n_found=len(resolved.records),

@@ -25,6 +25,10 @@ from .memo import check_pair
 
 FID_BIAS_N = 2048
 _OUTER_ROWS = 256  # rows of the 2048 x 2048 sum of outer products updated at a time
+# Batches of features held per set before they are folded into the sums: the sums (two
+# 2048 x 2048 float64 double-doubles, 64 MiB a set) exist only once a set has this many images,
+# or at compute, so a few hundred images never need them during the Inception forwards.
+_FOLD_ROWS = 4096
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 
@@ -120,22 +124,51 @@ class _InceptionSets(StreamingMetric):
         self.cache_path = stats_cache_path(self.key, self.weights_sha256) if self.key else None
         self.cached = self._agreed(load_stats(self.cache_path, self.key, self.weights_sha256) if self.key else None)
         for side in ("fake", "real"):
-            for part in ("hi", "lo"):  # a sync keeps one (1, ...) row per rank
-                self.add_state(f"{side}_sum_{part}", torch.zeros(1, DIM, dtype=torch.float64), dist_reduce_fx="cat")
-                self.add_state(f"{side}_outer_{part}", torch.zeros(1, DIM, DIM, dtype=torch.float64),
+            for part in ("hi", "lo"):  # one (1, ...) row per rank once allocated (_fold); a sync cats them
+                self.add_state(f"{side}_sum_{part}", torch.zeros(0, DIM, dtype=torch.float64), dist_reduce_fx="cat")
+                self.add_state(f"{side}_outer_{part}", torch.zeros(0, DIM, DIM, dtype=torch.float64),
                                dist_reduce_fx="cat")
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
             self.add_state(f"{side}_features", [], dist_reduce_fx="cat")
         self.add_state("targets_seen", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+        self._pending: dict[str, list[torch.Tensor]] = {"fake": [], "real": []}  # batches not yet in the sums
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
-        f64 = feats.to(self.fake_n.device, torch.float64)  # the states' device (CUDA after .to())
-        _accumulate(getattr(self, f"{side}_sum_hi"), getattr(self, f"{side}_sum_lo"), f64.sum(0)[None])
-        hi, lo = getattr(self, f"{side}_outer_hi")[0], getattr(self, f"{side}_outer_lo")[0]
-        for top in range(0, DIM, _OUTER_ROWS):  # by row blocks: 3 x 4 MiB of temporaries, not 3 x 32
-            rows = slice(top, top + _OUTER_ROWS)
-            _accumulate(hi[rows], lo[rows], f64[:, rows].T @ f64)
+        self._pending[side].append(feats)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
+        if sum(len(f) for f in self._pending[side]) >= _FOLD_ROWS:
+            self._fold(side)
+
+    def _fold(self, side: str, allocate: bool = False) -> None:
+        """The pending batches into the double-double sums, batch by batch in arrival order, so
+        the sums are those of folding every batch as it came (the sums are allocated here)."""
+        batches, self._pending[side] = self._pending[side], []
+        if not batches and not allocate:
+            return
+        names = [f"{side}_{name}_{part}" for name in ("sum", "outer") for part in ("hi", "lo")]
+        if getattr(self, names[0]).shape[0] == 0:
+            for name in names:
+                setattr(self, name, torch.zeros(1, *getattr(self, name).shape[1:], dtype=torch.float64,
+                                                device=self.fake_n.device))  # the states' device (CUDA after .to())
+        sum_hi, sum_lo, hi, lo = (getattr(self, name) for name in names)
+        for feats in batches:
+            f64 = feats.to(self.fake_n.device, torch.float64)
+            _accumulate(sum_hi, sum_lo, f64.sum(0)[None])
+            for top in range(0, DIM, _OUTER_ROWS):  # by row blocks: 3 x 4 MiB of temporaries, not 3 x 32
+                rows = slice(top, top + _OUTER_ROWS)
+                _accumulate(hi[0, rows], lo[0, rows], f64[:, rows].T @ f64)
+
+    def sync(self, *args, **kwargs) -> None:
+        """Before the ranks' states are gathered: every rank folds its own batches (so the sums are
+        the same per batch whatever the rank count) and holds one row, even with no images."""
+        active = distributed.world().active
+        for side in ("fake", "real"):
+            self._fold(side, allocate=active)
+        super().sync(*args, **kwargs)
+
+    def reset(self) -> None:
+        super().reset()
+        self._pending = {"fake": [], "real": []}
 
     def _agreed(self, cached: dict | None) -> dict | None:
         """Rank 0's cache hit or miss on every rank (a concurrent job may write the file between
@@ -153,6 +186,7 @@ class _InceptionSets(StreamingMetric):
 
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""
+        self._fold(side, allocate=True)
         dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
         hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
         hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))

@@ -33,7 +33,8 @@ def capped_split(ds: PreparedDataset, split: str, size: int | None, cap: int | N
     """Split `split` of `ds` at `size`, limited to the first `cap` images of its seeded order."""
     full = ds.split(split)
     keep = set(seeded_order(full.ids, ds.options.seed)[:cap] if cap else full.ids)
-    return ImageDataset(split, tuple(r for r in full.records if r.id in keep), full.reader, size, full.resize_policy)
+    return ImageDataset(split, tuple(r for r in full.records if r.id in keep), full.reader, size, full.resize_policy,
+                        full.memo)
 
 
 def prepare_data(plan: Plan, out: Path, write: bool = True) -> RunData:
