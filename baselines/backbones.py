@@ -91,7 +91,8 @@ def global_embedding(backbone: str) -> LoadedBackbone:
         from colorbench.weights import load_fid_inception
     except ImportError as exc:
         raise MissingWeightsError(f"inception-fid loader unavailable ({exc}); {FETCH_HINT}") from None
-    module = load_fid_inception(torch.device("cpu"))
+    with torch.random.fork_rng(devices=[]):  # loading weights must not move the model's init draws
+        module = load_fid_inception(torch.device("cpu"))
     _, sha = _weights_record("inception-fid")
     return LoadedBackbone(_frozen(module), "inception-fid", f"inception-fid sha256:{sha}", _count(module))
 

@@ -210,3 +210,14 @@ def test_cli_fetch_defaults_to_official():
     assert parser.parse_args(["weights", "fetch"]).source == "official"
     with pytest.raises(SystemExit):
         parser.parse_args(["weights", "fetch", "--source", "hub"])
+
+
+def test_loading_a_pretrained_backbone_leaves_the_global_rng_alone():
+    """A model's own layers are initialised after its backbone loads: how the loader builds the
+    network (meta device or random init then overwrite) must not change those draws."""
+    from baselines.backbones import global_embedding
+
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    loaded = global_embedding("inception-fid")
+    assert torch.equal(torch.get_rng_state(), before) and loaded.pretrained.startswith("inception-fid sha256:")
