@@ -1,7 +1,7 @@
 """Benchmark `colorbench score` against the usual tools, both run as a user runs them.
 
   python scripts/bench_metrics.py [--n 200] [--size 256] [--reps 3] [--photos DIR]
-                                  [--skip-memory] [--memory-n 200,2000]
+                                  [--skip-memory] [--memory-n 200,2000] [--memory-reps 3]
 
 Pairs: N ground truths are centre crops of real photos ($COLORBENCH_DATA/imagenet-samples, or
 --photos; flipped when N exceeds the photos), each with a desaturated, colour-shifted guess as
@@ -22,7 +22,8 @@ the prediction; random smooth colour fields if no photos are found. PNG, as colo
    and peak RSS (ru_maxrss: the largest single process). Ratios against the usual tools, and
    the relative difference of every metric's value between the two sides.
 2. Memory: peak RSS of a cold `colorbench score` with all five metrics at each --memory-n
-   (fresh subprocesses), and the ratio of the last to the first.
+   (fresh subprocesses, --memory-reps runs each, the sizes taking turns), and the ratio of the
+   medians of the last to the first.
 The machine may be shared: the load average is printed; noisy numbers need a rerun.
 """
 from __future__ import annotations
@@ -259,18 +260,25 @@ def report_values(runs: dict) -> None:
 # --- 2. memory ------------------------------------------------------------------------------
 
 def memory(args, work: Path, weights: Path, photos: list[Path]) -> None:
+    """A single peak varies by a tenth or more run to run (allocator timing with two threads):
+    --memory-reps runs per N, the sizes taking turns, and the medians."""
     ns = sorted(args.memory_n)
     src = work / "memory"
     make_pairs(src, ns[-1], args.size, photos, seed=1)
-    peaks = {}
+    folders = {n: src if n == ns[-1] else linked_subset(src, work / f"memory-{n}", n) for n in ns}
+    runs: dict[int, list[float]] = {n: [] for n in ns}
+    for rep in range(args.memory_reps):
+        for n in ns if rep % 2 == 0 else ns[::-1]:
+            r = run_child(score_cmd(folders[n] / "pred", folders[n] / "gt"), child_env(fresh_cache(work, weights)), work)
+            runs[n].append(r["rss"])
+            print(f"  [memory {rep + 1}] N={n}: wall {r['wall']:.1f} s, peak RSS {r['rss'] / 2**30:.2f} GiB",
+                  file=sys.stderr, flush=True)
+    peaks = {n: statistics.median(v) for n, v in runs.items()}
+    print(f"\nmemory: peak RSS of a cold `colorbench score` ({', '.join(METRICS)}), fresh processes, "
+          f"median of {args.memory_reps}")
     for n in ns:
-        folder = src if n == ns[-1] else linked_subset(src, work / f"memory-{n}", n)
-        r = run_child(score_cmd(folder / "pred", folder / "gt"), child_env(fresh_cache(work, weights)), work)
-        peaks[n] = r["rss"]
-        print(f"  [memory] N={n}: wall {r['wall']:.1f} s, peak RSS {r['rss'] / 2**30:.2f} GiB", file=sys.stderr, flush=True)
-    print(f"\nmemory: peak RSS of a cold `colorbench score` ({', '.join(METRICS)}), fresh processes")
-    for n in ns:
-        print(f"  N={n:<6} {peaks[n] / 1e9:6.3f} GB ({peaks[n] / 2**30:.3f} GiB)")
+        shown = ", ".join(f"{v / 1e9:.3f}" for v in runs[n])
+        print(f"  N={n:<6} {peaks[n] / 1e9:6.3f} GB ({peaks[n] / 2**30:.3f} GiB)  runs [{shown}] GB")
     growth = peaks[ns[-1]] / peaks[ns[0]]
     limit, max_growth = MEMORY_TARGETS
     print(f"  N={ns[0]} peak {'<=' if peaks[ns[0]] <= limit else '>'} {limit / 1e9:.1f} GB target; "
@@ -313,6 +321,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-n", type=lambda s: [int(x) for x in s.split(",")], default=[200, 2000],
                     help="comma-separated pair counts for the memory runs (default 200,2000)")
+    ap.add_argument("--memory-reps", type=int, default=3, help="runs per pair count (default 3; medians)")
     ap.add_argument("--usual-child", nargs=2, type=Path, metavar=("PRED", "GT"), help=argparse.SUPPRESS)
     return ap.parse_args()
 
