@@ -138,8 +138,8 @@ def _scaled_linear(x: torch.Tensor, buf: torch.Tensor, weight: torch.Tensor) -> 
     """buf = 12.92 x linear RGB: exp(2.4 log(x + 0.055) + log scale) where x > 0.04045, else x."""
     c = _constants(x.dtype, x.device)
     torch.gt(x, 0.04045, out=weight)
-    _log_(torch.clamp_min(x, 0.04045, out=buf).add_(0.055))
-    _exp_(torch.add(c["log_srgb_scale"], buf, alpha=_GAMMA, out=buf))
+    _inplace(torch.clamp_min(x, 0.04045, out=buf).add_(0.055), np.log, torch.Tensor.log_)
+    _inplace(torch.add(c["log_srgb_scale"], buf, alpha=_GAMMA, out=buf), np.exp, torch.Tensor.exp_)
     return torch.lerp(x, buf, weight, out=buf)
 
 
@@ -150,36 +150,23 @@ def _lab_from_scaled_linear(buf: torch.Tensor, weight: torch.Tensor) -> torch.Te
     # f = t^(1/3) where t > eps, else kappa t + 16/116
     torch.add(c["f_offset"], t, alpha=_KAPPA, out=buf)
     torch.gt(t, _EPS, out=weight)
-    f = torch.lerp(buf, _cbrt_(t.clamp_min_(_EPS)), weight, out=t)
+    f = torch.lerp(buf, _inplace(t.clamp_min_(_EPS), np.cbrt, _cube_root), weight, out=t)
     lab = _apply(c["lab_from_f"], f, out=buf)
     lab[:, 0].sub_(16.0)
     return lab
 
 
-def _numpy_view(t: torch.Tensor) -> np.ndarray | None:
-    """t's memory as an array where numpy's float64 loops replace torch's (see above)."""
-    return t.numpy() if t.dtype == torch.float64 and t.device.type == "cpu" else None
+def _inplace(t: torch.Tensor, numpy_ufunc, torch_op) -> torch.Tensor:
+    """numpy_ufunc on t's own memory for float64 CPU tensors (see above), else torch_op(t); in place."""
+    if t.dtype == torch.float64 and t.device.type == "cpu":
+        a = t.numpy()
+        numpy_ufunc(a, out=a)
+        return t
+    return torch_op(t)
 
 
-def _log_(t: torch.Tensor) -> torch.Tensor:
-    if (a := _numpy_view(t)) is None:
-        return t.log_()
-    np.log(a, out=a)
-    return t
-
-
-def _exp_(t: torch.Tensor) -> torch.Tensor:
-    if (a := _numpy_view(t)) is None:
-        return t.exp_()
-    np.exp(a, out=a)
-    return t
-
-
-def _cbrt_(t: torch.Tensor) -> torch.Tensor:
-    if (a := _numpy_view(t)) is None:
-        return t.log_().mul_(1.0 / 3.0).exp_()
-    np.cbrt(a, out=a)
-    return t
+def _cube_root(t: torch.Tensor) -> torch.Tensor:
+    return t.log_().mul_(1.0 / 3.0).exp_()
 
 
 class _RgbToLab(torch.autograd.Function):

@@ -116,18 +116,25 @@ def test_fid_of_a_set_against_itself_is_zero(data):
     assert abs(compute_value(metric).value) < 1e-6
 
 
-def test_streaming_in_chunks_equals_one_shot(data, monkeypatch):
-    # the accumulator alone: features are looked up, so chunking cannot change them
+def _looked_up(data, rows: dict | None = None):
+    """A stand-in for inception_features returning the reference features of the rows it is
+    given (slices of data's pred or target), noting each slice's first row in `rows`."""
     table = {id(data["pred"]): data["ref_fake"], id(data["target"]): data["ref_real"]}
-    rows = {}
 
     def given(images, device):
         base = images._base if images._base is not None else images
         start = images.storage_offset() // images[0].numel() if len(images) else 0
-        rows.setdefault(id(base), []).append(start)
+        if rows is not None:
+            rows.setdefault(id(base), []).append(start)
         return torch.from_numpy(table[id(base)][start:start + len(images)]).float()
 
-    monkeypatch.setattr(fidmod, "inception_features", given)
+    return given
+
+
+def test_streaming_in_chunks_equals_one_shot(data, monkeypatch):
+    # the accumulator alone: features are looked up, so chunking cannot change them
+    rows = {}
+    monkeypatch.setattr(fidmod, "inception_features", _looked_up(data, rows))
     whole, chunked = SPEC["fid"].build(MetricContext()), SPEC["fid"].build(MetricContext())
     whole.update(data["pred"], data["target"])
     for lo, hi in ((0, 2), (2, 5), (5, N)):
@@ -145,13 +152,6 @@ def test_streaming_in_chunks_equals_one_shot(data, monkeypatch):
 def test_sums_exist_only_from_the_fold_on_and_folding_early_changes_no_bit(data, monkeypatch):
     """Batches wait as features until _FOLD_ROWS images per set (or compute); folding them then,
     batch by batch in arrival order, gives bitwise the sums of folding every batch as it came."""
-    table = {id(data["pred"]): data["ref_fake"], id(data["target"]): data["ref_real"]}
-
-    def given(images, device):
-        base = images._base if images._base is not None else images
-        start = images.storage_offset() // images[0].numel() if len(images) else 0
-        return torch.from_numpy(table[id(base)][start:start + len(images)]).float()
-
     def fed(fold_rows: int):
         monkeypatch.setattr(fidmod, "_FOLD_ROWS", fold_rows)
         metric = SPEC["fid"].build(MetricContext())
@@ -159,7 +159,7 @@ def test_sums_exist_only_from_the_fold_on_and_folding_early_changes_no_bit(data,
             metric.update(data["pred"][lo:hi], data["target"][lo:hi])
         return metric
 
-    monkeypatch.setattr(fidmod, "inception_features", given)
+    monkeypatch.setattr(fidmod, "inception_features", _looked_up(data))
     late, early = fed(4096), fed(1)  # never folded before compute / folded at every batch
     assert late.fake_outer_hi.numel() == 0 and late.real_sum_lo.numel() == 0  # no 2048^2 sums yet
     assert early.fake_outer_hi.shape == (1, fidmod.DIM, fidmod.DIM) and not early._pending["fake"]
