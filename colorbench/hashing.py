@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 from colorbench.files import atomic_write_bytes
 
@@ -53,12 +54,33 @@ def sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def write_verified(path: Path, data: bytes) -> str:
-    """Write `data` atomically, then its sidecar; returns the SHA-256."""
-    digest = sha256_bytes(data)
-    atomic_write_bytes(path, lambda fh: fh.write(data))
-    atomic_write_bytes(sidecar(path), lambda fh: fh.write(f"{digest}  {path.name}\n".encode()))
-    return digest
+class _Hashed:
+    """A binary file that hashes what is written to it, so a large payload is never held twice."""
+
+    def __init__(self, fh: BinaryIO, digest):
+        self.fh, self.digest = fh, digest
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def write_verified(path: Path, data: bytes | Callable[[BinaryIO], object]) -> str:
+    """Write `data` (bytes, or a function writing to a binary file) atomically, then its sidecar;
+    returns the SHA-256 of the bytes written."""
+    digest = hashlib.sha256()
+
+    def write(fh: BinaryIO) -> None:
+        out = _Hashed(fh, digest)
+        data(out) if callable(data) else out.write(data)
+
+    atomic_write_bytes(path, write)
+    hexdigest = digest.hexdigest()
+    atomic_write_bytes(sidecar(path), lambda fh: fh.write(f"{hexdigest}  {path.name}\n".encode()))
+    return hexdigest
 
 
 def recorded_sha256(path: Path) -> str | None:

@@ -23,7 +23,9 @@ the prediction; random smooth colour fields if no photos are found. PNG, as colo
    the relative difference of every metric's value between the two sides.
 2. Memory: peak RSS of a cold `colorbench score` with all five metrics at each --memory-n
    (fresh subprocesses, --memory-reps runs each, the sizes taking turns), and the ratio of the
-   medians of the last to the first.
+   medians of the last to the first; beside them the peak RSS of a process that only imports
+   what score imports (torch, torchvision, torchmetrics, lpips, pytorch-fid), and each peak
+   above that floor.
 The machine may be shared: the load average is printed; noisy numbers need a rerun.
 """
 from __future__ import annotations
@@ -259,31 +261,43 @@ def report_values(runs: dict) -> None:
 
 # --- 2. memory ------------------------------------------------------------------------------
 
+# What `colorbench score` imports before it reads an image: the floor under its peak RSS.
+FLOOR_CODE = ("import colorbench.cli, torch, torchvision, torchmetrics, lpips, pytorch_fid.inception, "
+              "colorbench.scoring.engine; print('{}')")
+
+
 def memory(args, work: Path, weights: Path, photos: list[Path]) -> None:
     """A single peak varies by a tenth or more run to run (allocator timing with two threads):
-    --memory-reps runs per N, the sizes taking turns, and the medians."""
+    --memory-reps runs per N, the sizes taking turns, and the medians; the import floor (a
+    process that only imports what score imports) is measured in the same turns."""
     ns = sorted(args.memory_n)
     src = work / "memory"
     make_pairs(src, ns[-1], args.size, photos, seed=1)
     folders = {n: src if n == ns[-1] else linked_subset(src, work / f"memory-{n}", n) for n in ns}
-    runs: dict[int, list[float]] = {n: [] for n in ns}
+    runs: dict[int | str, list[float]] = {n: [] for n in ["floor", *ns]}
     for rep in range(args.memory_reps):
-        for n in ns if rep % 2 == 0 else ns[::-1]:
-            r = run_child(score_cmd(folders[n] / "pred", folders[n] / "gt"), child_env(fresh_cache(work, weights)), work)
+        for n in ["floor", *(ns if rep % 2 == 0 else ns[::-1])]:
+            cmd = ([sys.executable, "-c", FLOOR_CODE] if n == "floor"
+                   else score_cmd(folders[n] / "pred", folders[n] / "gt"))
+            r = run_child(cmd, child_env(fresh_cache(work, weights)), work)
             runs[n].append(r["rss"])
             print(f"  [memory {rep + 1}] N={n}: wall {r['wall']:.1f} s, peak RSS {r['rss'] / 2**30:.2f} GiB",
                   file=sys.stderr, flush=True)
     peaks = {n: statistics.median(v) for n, v in runs.items()}
+    floor = peaks.pop("floor")
     print(f"\nmemory: peak RSS of a cold `colorbench score` ({', '.join(METRICS)}), fresh processes, "
           f"median of {args.memory_reps}")
+    print(f"  imports only {floor / 1e9:6.3f} GB  runs [{', '.join(f'{v / 1e9:.3f}' for v in runs['floor'])}] GB")
     for n in ns:
         shown = ", ".join(f"{v / 1e9:.3f}" for v in runs[n])
-        print(f"  N={n:<6} {peaks[n] / 1e9:6.3f} GB ({peaks[n] / 2**30:.3f} GiB)  runs [{shown}] GB")
+        print(f"  N={n:<10} {peaks[n] / 1e9:6.3f} GB ({peaks[n] / 2**30:.3f} GiB), {(peaks[n] - floor) / 1e9:.3f} GB "
+              f"above the imports  runs [{shown}] GB")
     growth = peaks[ns[-1]] / peaks[ns[0]]
     limit, max_growth = MEMORY_TARGETS
     print(f"  N={ns[0]} peak {'<=' if peaks[ns[0]] <= limit else '>'} {limit / 1e9:.1f} GB target; "
           f"growth N={ns[0]} -> N={ns[-1]}: {growth:.3f}x (target <= {max_growth}x: "
-          f"{'met' if growth <= max_growth else 'NOT met'})")
+          f"{'met' if growth <= max_growth else 'NOT met'}); above the imports: "
+          f"{(peaks[ns[-1]] - floor) / (peaks[ns[0]] - floor):.3f}x")
 
 
 # --- main -----------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """FID and KID against references computed by separate paths."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -99,15 +98,33 @@ def test_projection_is_exact_against_full_pytorch_fid():
     assert projected == pytest.approx(full, rel=1e-6)
 
 
-@pytest.mark.skipif(os.environ.get("COLORBENCH_SLOW_TESTS") != "1",
-                    reason="full 2048-d sqrtm takes minutes on a small CPU; set COLORBENCH_SLOW_TESTS=1")
-def test_projection_is_exact_at_2048_dims(data):
-    a, b = data["ref_fake"], data["ref_real"]
-    args = (a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
-    with warnings.catch_warnings():
+def _pytorch_fid(*args) -> float:
+    with warnings.catch_warnings():  # scipy >= 1.16 deprecates the `disp` argument pytorch-fid uses
         warnings.simplefilter("ignore", DeprecationWarning)
-        full = calculate_frechet_distance(*args)
-    assert fidmod.frechet_distance(*args, rank_bound=2 * N - 2) == pytest.approx(full, rel=1e-3)
+        return float(calculate_frechet_distance(*args))
+
+
+def _gaussians(n_a: int, n_b: int, dim: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    a = rng.random((n_a, dim)) @ rng.random((dim, dim)) / dim  # correlated, as features are
+    b = rng.random((n_b, dim)) @ rng.random((dim, dim)) / dim + 0.05
+    return a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+
+
+@pytest.mark.parametrize("n_a, n_b, dim, rel", [
+    (700, 600, 500, 1e-12),  # full-rank covariances
+    (60, 90, 200, 1e-7),  # singular (ranks 59 and 89): ill-conditioned either way (equal here, 2e-8 seen)
+])
+def test_eigenvalue_trace_equals_pytorch_fids_matrix_square_root(n_a, n_b, dim, rel):
+    args = _gaussians(n_a, n_b, dim)
+    assert fidmod.frechet_distance(*args) == pytest.approx(_pytorch_fid(*args), rel=rel)
+
+
+def test_projection_and_full_eigenproblem_match_pytorch_fid_at_2048_dims():
+    args = _gaussians(300, 400, fidmod.DIM, seed=1)
+    want = _pytorch_fid(*args)
+    assert fidmod.frechet_distance(*args, rank_bound=299 + 399) == pytest.approx(want, rel=2e-6)  # 1.8e-8
+    assert fidmod.frechet_distance(*args) == pytest.approx(want, rel=1e-8)  # equal here
 
 
 def test_fid_of_a_set_against_itself_is_zero(data):
@@ -162,10 +179,15 @@ def test_sums_exist_only_from_the_fold_on_and_folding_early_changes_no_bit(data,
     monkeypatch.setattr(fidmod, "inception_features", _looked_up(data))
     late, early = fed(4096), fed(1)  # never folded before compute / folded at every batch
     assert late.fake_outer_hi.numel() == 0 and late.real_sum_lo.numel() == 0  # no 2048^2 sums yet
-    assert early.fake_outer_hi.shape == (1, fidmod.DIM, fidmod.DIM) and not early._pending["fake"]
+    assert early.fake_outer_hi.shape == (1, fidmod.DIM, fidmod.DIM) and not early._unfolded["fake"]
     a, b = late.stats(), early.stats()
     for key in ("fake_mu", "fake_sigma", "real_mu", "real_sigma"):
         assert np.array_equal(a[key], b[key]), key
+    # one process folds never-folded batches into temporaries: the states stay unallocated and
+    # the batches pending, so asking again gives the same bits
+    assert late.fake_outer_hi.numel() == 0 and len(late._unfolded["fake"]) == 3
+    again = late.stats()
+    assert all(np.array_equal(a[key], again[key]) for key in ("fake_sigma", "real_sigma"))
     assert compute_value(fed(4096)).value == compute_value(fed(3)).value  # mid-stream folds too
 
 

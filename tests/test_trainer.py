@@ -2,6 +2,7 @@
 checkpoint keys and augmentation. A tiny model keeps every fit at a fraction of a second."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 
@@ -218,6 +219,7 @@ def test_checkpoint_sidecar_roundtrip(tmp_path):
     path = tmp_path / "x.pt"
     digest = save_verified(path, {"a": torch.arange(3)})
     assert (tmp_path / "x.pt.sha256").read_text().split()[0] == digest
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()  # hashed as streamed, not re-read
     assert torch.equal(load_verified(path)["a"], torch.arange(3))
     (tmp_path / "x.pt.sha256").unlink()
     with pytest.raises(CorruptCheckpointError, match="sidecar"):

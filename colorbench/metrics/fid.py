@@ -11,9 +11,8 @@ With real_stats_key set, the real images' features are kept too (for the cache f
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+import scipy.linalg
 import torch
 
 from colorbench import distributed, weights
@@ -37,25 +36,30 @@ KID_SUBSET_SIZE = 1000
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
                      rank_bound: int | None = None) -> float:
-    """pytorch-fid's calculate_frechet_distance, on an exactly equivalent smaller problem if possible.
+    """|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2): pytorch-fid's formula.
+
+    tr((S1 S2)^1/2) is the sum of the square roots of S1 S2's eigenvalues (as torchmetrics
+    computes it) rather than the trace of pytorch-fid's sqrtm: on 2048^2 covariances of 2000
+    images, 2.1 s and +67 MB against 12.8 s and +182 MB, the same FID to 1e-13
+    (tests/test_metric_fid.py checks both against pytorch-fid).
 
     If both covariances have rank <= rank_bound (n1 - 1 + n2 - 1 from the counts) well below
-    2048, the Gaussians are projected onto an orthonormal basis Q containing range(S1 + S2)
+    2048, the Gaussians are first projected onto an orthonormal basis Q containing range(S1 + S2)
     and mu1 - mu2. FID is invariant under that projection (the dropped directions carry zero
-    variance and zero mean difference in both sets), and the 2048^2 sqrtm, minutes on a small
-    CPU, becomes a (rank_bound)^2 one. tests/test_metric_fid.py checks the equality.
+    variance and zero mean difference in both sets), and the 2048^2 eigenproblem becomes a
+    (rank_bound)^2 one.
     """
-    from pytorch_fid.fid_score import calculate_frechet_distance
-
     if rank_bound is not None and rank_bound + 16 < len(mu1) // 2:
-        gen = np.random.default_rng(0)
-        probe = (sigma1 + sigma2) @ gen.standard_normal((len(mu1), rank_bound + 8))
+        draws = np.random.default_rng(0).standard_normal((len(mu1), rank_bound + 8))
+        probe = sigma1 @ draws + sigma2 @ draws  # (S1 + S2) draws, without a third 2048^2 matrix
         basis, _ = np.linalg.qr(np.concatenate([probe, (mu1 - mu2)[:, None]], axis=1))
         mu1, mu2 = basis.T @ mu1, basis.T @ mu2
         sigma1, sigma2 = basis.T @ sigma1 @ basis, basis.T @ sigma2 @ basis
-    with warnings.catch_warnings():  # scipy >= 1.16 deprecates the `disp` argument pytorch-fid uses
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
+    # Real and >= 0 in exact arithmetic (S1 S2 is similar to S1^1/2 S2 S1^1/2); rounding leaves
+    # tiny negative or complex ones on singular covariances, whose roots' real parts are ~0.
+    eigenvalues = scipy.linalg.eigvals(sigma1 @ sigma2, overwrite_a=True).astype(np.complex128)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(eigenvalues).real.sum())
 
 
 # --- KID ------------------------------------------------------------------------------------
@@ -108,6 +112,19 @@ def _accumulate(hi: torch.Tensor, lo: torch.Tensor, b: torch.Tensor) -> None:
     hi.copy_(s)
 
 
+def _fold_into(batches: list[torch.Tensor], name: str, hi: torch.Tensor, lo: torch.Tensor) -> None:
+    """Each batch's sum of features (name "sum") or of their outer products ("outer") added to the
+    double-double hi + lo, in order; the outer products by row blocks (3 x 4 MiB of temporaries)."""
+    for feats in batches:
+        f64 = feats.to(hi.device, torch.float64)
+        if name == "sum":
+            _accumulate(hi, lo, f64.sum(0))
+            continue
+        for top in range(0, DIM, _OUTER_ROWS):
+            rows = slice(top, top + _OUTER_ROWS)
+            _accumulate(hi[rows], lo[rows], f64[:, rows].T @ f64)
+
+
 class _InceptionSets(StreamingMetric):
     """Streams features of generated (`pred`) and real (`target`) images."""
 
@@ -131,18 +148,18 @@ class _InceptionSets(StreamingMetric):
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
             self.add_state(f"{side}_features", [], dist_reduce_fx="cat")
         self.add_state("targets_seen", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
-        self._pending: dict[str, list[torch.Tensor]] = {"fake": [], "real": []}  # batches not yet in the sums
+        self._unfolded: dict[str, list[torch.Tensor]] = {"fake": [], "real": []}  # batches not yet in the sums
 
     def _add(self, side: str, feats: torch.Tensor) -> None:
-        self._pending[side].append(feats)
+        self._unfolded[side].append(feats)
         setattr(self, f"{side}_n", getattr(self, f"{side}_n") + len(feats))
-        if sum(len(f) for f in self._pending[side]) >= _FOLD_ROWS:
+        if sum(len(f) for f in self._unfolded[side]) >= _FOLD_ROWS:
             self._fold(side)
 
     def _fold(self, side: str, allocate: bool = False) -> None:
         """The pending batches into the double-double sums, batch by batch in arrival order, so
         the sums are those of folding every batch as it came (the sums are allocated here)."""
-        batches, self._pending[side] = self._pending[side], []
+        batches, self._unfolded[side] = self._unfolded[side], []
         if not batches and not allocate:
             return
         names = [f"{side}_{name}_{part}" for name in ("sum", "outer") for part in ("hi", "lo")]
@@ -150,25 +167,21 @@ class _InceptionSets(StreamingMetric):
             for name in names:
                 setattr(self, name, torch.zeros(1, *getattr(self, name).shape[1:], dtype=torch.float64,
                                                 device=self.fake_n.device))  # the states' device (CUDA after .to())
-        sum_hi, sum_lo, hi, lo = (getattr(self, name) for name in names)
-        for feats in batches:
-            f64 = feats.to(self.fake_n.device, torch.float64)
-            _accumulate(sum_hi, sum_lo, f64.sum(0)[None])
-            for top in range(0, DIM, _OUTER_ROWS):  # by row blocks: 3 x 4 MiB of temporaries, not 3 x 32
-                rows = slice(top, top + _OUTER_ROWS)
-                _accumulate(hi[0, rows], lo[0, rows], f64[:, rows].T @ f64)
+        for name in ("sum", "outer"):
+            _fold_into(batches, name, getattr(self, f"{side}_{name}_hi")[0], getattr(self, f"{side}_{name}_lo")[0])
 
     def sync(self, *args, **kwargs) -> None:
         """Before the ranks' states are gathered: every rank folds its own batches (so the sums are
-        the same per batch whatever the rank count) and holds one row, even with no images."""
-        active = distributed.world().active
-        for side in ("fake", "real"):
-            self._fold(side, allocate=active)
+        the same per batch whatever the rank count) and holds one row, even with no images. One
+        process keeps its batches pending: _total folds them into temporaries."""
+        if distributed.world().active:
+            for side in ("fake", "real"):
+                self._fold(side, allocate=True)
         super().sync(*args, **kwargs)
 
     def reset(self) -> None:
         super().reset()
-        self._pending = {"fake": [], "real": []}
+        self._unfolded = {"fake": [], "real": []}
 
     def _agreed(self, cached: dict | None) -> dict | None:
         """Rank 0's cache hit or miss on every rank (a concurrent job may write the file between
@@ -186,10 +199,19 @@ class _InceptionSets(StreamingMetric):
 
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""
+        hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
+        if hi.shape[0] == 0 and not distributed.world().active:
+            # Never folded (one process, < _FOLD_ROWS images): the batches go into temporaries
+            # and the states stay unallocated, 64 MiB less per set at compute; the same bits.
+            hi, lo = (torch.zeros(hi.shape[1:], dtype=torch.float64, device=self.fake_n.device) for _ in "hl")
+            _fold_into(self._unfolded[side], name, hi, lo)
+            return hi.add_(lo)
         self._fold(side, allocate=True)
         dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
         hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
         hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))
+        if len(hi) == 1:
+            return hi[0] + lo[0]
         total, err = hi[0].clone(), lo.sum(0)
         for row in hi[1:]:
             _accumulate(total, err, row.clone())
@@ -217,9 +239,13 @@ class _InceptionSets(StreamingMetric):
     @staticmethod
     def _moments(total: torch.Tensor, outer: torch.Tensor, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean and unbiased covariance (np.cov's, as pytorch-fid) from float64 sums; outer is
-        overwritten (in place: (outer - n mu mu^T) / (n - 1), rounded step by step as written)."""
+        overwritten (in place: (outer - n mu mu^T) / (n - 1), rounded step by step as written,
+        by row blocks: no 32 MiB temporary)."""
         mu = total / n
-        return mu.numpy(), outer.sub_(torch.outer(mu, mu).mul_(n)).div_(n - 1).numpy()
+        for top in range(0, DIM, _OUTER_ROWS):
+            rows = slice(top, top + _OUTER_ROWS)
+            outer[rows].sub_(torch.outer(mu[rows], mu).mul_(n))
+        return mu.numpy(), outer.div_(n - 1).numpy()
 
     def stats(self) -> dict:
         """Both sets' (mu, sigma, n) and features (real from the cache on a hit)."""
@@ -246,9 +272,6 @@ class _InceptionSets(StreamingMetric):
                     "key": self.key, "weights_sha256": self.weights_sha256, "n": n_real,
                     "mu": torch.from_numpy(real_mu), "sigma": torch.from_numpy(real_sigma),
                     "features": real_features.to(torch.float32)})
-                self.cached = load_stats(self.cache_path, self.key, self.weights_sha256)
-                if self.cached is not None:  # the saved copy, equal, instead of a second one in memory
-                    real_mu, real_sigma, real_features, n_real = self._real_from_cache()
         return {"fake_mu": fake_mu, "fake_sigma": fake_sigma, "n_fake": n_fake,
                 "real_mu": real_mu, "real_sigma": real_sigma, "n_real": n_real,
                 "real_features": real_features, "fake_features": self._cat(self.fake_features)}
@@ -303,8 +326,10 @@ SPECS: tuple[MetricSpec, ...] = (
         group="distribution", name="fid", higher_is_better=False, unit="FID",
         definition=("Frechet Inception Distance: " + _FEATURES + " Gaussian fit per set from float64 "
                     "streaming sums (mean, unbiased covariance), distance by pytorch-fid's "
-                    "calculate_frechet_distance (on an exactly equivalent projection when N is "
-                    "small). Strongly biased upwards for N < 2048 (warned). Lower is better."),
+                    "formula |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^1/2), the trace of the root "
+                    "as the sum of the roots of S1 S2's eigenvalues (on an exactly equivalent "
+                    "projection when N is small). Strongly biased upwards for N < 2048 (warned). "
+                    "Lower is better."),
         per_image=False, build=FIDMetric, weights=("inception-fid",)),
     MetricSpec(
         group="distribution", name="kid", higher_is_better=False, unit="KID (MMD^2)",

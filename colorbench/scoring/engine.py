@@ -37,7 +37,7 @@ from colorbench.metrics.memo import clear_memo, remember_codes
 from colorbench.scoring.pairs import Pair
 from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
 
-WAVE_PIXELS = 4 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
+WAVE_PIXELS = 8 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
 
 
 @dataclass
@@ -141,9 +141,10 @@ def _agree(accumulators: dict, result: ScoreResult) -> None:
 
 
 def _return_freed_memory() -> None:
-    """glibc keeps the batches' freed memory for reuse, and FID's 2048 x 2048 matrix square root
-    (N > 1000) then comes on top of it: +0.2 GB of peak at N = 2000, measured. malloc_trim hands
-    it back first; elsewhere (no glibc) nothing happens."""
+    """glibc keeps freed memory for reuse in holes that later, differently sized tensors do not
+    fit (the batches, the networks' activations, FID's eigenproblem), so RSS creeps up; after
+    each wave and before compute, malloc_trim hands the free pages back. Elsewhere (no glibc)
+    nothing happens."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
@@ -190,6 +191,8 @@ def score_pairs(
                     done = _update(accumulators, batch, [next(decoded) for _ in batch], context, result, strict)
                     if progress is not None:
                         progress(done)
+                del decoded
+                _return_freed_memory()
         _agree(accumulators, result)
         if not result.ids:
             raise DataError("no image pairs could be scored")

@@ -22,7 +22,7 @@ from colorbench.files import display_name
 from colorbench.scoring.pairs import Pair
 
 SIZE_POLICIES = ("exclude", "resize", "error")
-MAX_BATCH_PIXELS = 1 << 20  # 16 images of 256 px
+MAX_BATCH_PIXELS = 1 << 19  # 8 images of 256 px: as fast as 16 here, 0.1 GB less peak RSS
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,7 @@ def checkpoint_key(family: str, params: dict, settings: TrainSettings, data: dic
 def save_verified(path: Path, payload: dict) -> str:
     """torch.save atomically, then the sidecar; returns the file's SHA-256. A crash between the two
     leaves a mismatch, which load_verified reports as corrupt."""
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    return write_verified(path, buf.getvalue())
+    return write_verified(path, lambda fh: torch.save(payload, fh))
 
 
 def load_verified(path: Path) -> dict | None:
