@@ -5,7 +5,7 @@ distances and the accumulators.
 
 Memory: FID keeps float64 sums and sums of outer products per set as double-doubles
 (2 x (2048 + 2048^2) values, 64 MiB per set), flat in N, updated by row blocks (12 MiB of
-temporaries). KID needs the features themselves: it keeps all of them,
+temporaries); below 4096 images per set they exist only as temporaries at compute. KID needs the features themselves: it keeps all of them,
 2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000 images per set) and computes in float64.
 With real_stats_key set, the real images' features are kept too (for the cache file).
 """
@@ -40,8 +40,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
     tr((S1 S2)^1/2) is the sum of the square roots of S1 S2's eigenvalues (as torchmetrics
     computes it) rather than the trace of pytorch-fid's sqrtm: on 2048^2 covariances of 2000
-    images, 2.1 s and +67 MB against 12.8 s and +182 MB, the same FID to 1e-13
-    (tests/test_metric_fid.py checks both against pytorch-fid).
+    images, 2.1 s and +80 MB of peak RSS against 11.5 s and +251 MB, the same FID to 3e-16
+    (scripts/bench_frechet.py; tests/test_metric_fid.py checks both against pytorch-fid).
 
     If both covariances have rank <= rank_bound (n1 - 1 + n2 - 1 from the counts) well below
     2048, the Gaussians are first projected onto an orthonormal basis Q containing range(S1 + S2)
