@@ -75,7 +75,10 @@ def write_verified(path: Path, data: bytes | Callable[[BinaryIO], object]) -> st
 
     def write(fh: BinaryIO) -> None:
         out = _Hashed(fh, digest)
-        data(out) if callable(data) else out.write(data)
+        if callable(data):
+            data(out)
+        else:
+            out.write(data)
 
     atomic_write_bytes(path, write)
     hexdigest = digest.hexdigest()

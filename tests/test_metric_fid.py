@@ -23,6 +23,12 @@ def _images(n: int, seed: int) -> torch.Tensor:
     return torch.nn.functional.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
 
 
+def _pytorch_fid(*args) -> float:
+    with warnings.catch_warnings():  # scipy >= 1.16 deprecates the `disp` argument pytorch-fid uses
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return float(calculate_frechet_distance(*args))
+
+
 def _frechet_reference(a: np.ndarray, b: np.ndarray) -> float:
     """pytorch-fid's calculate_frechet_distance on np.mean/np.cov of the features, restricted to
     an orthonormal basis of the features' own span (QR of the centred features and the mean
@@ -30,10 +36,7 @@ def _frechet_reference(a: np.ndarray, b: np.ndarray) -> float:
     mu_a, mu_b = a.mean(0), b.mean(0)
     basis, _ = np.linalg.qr(np.concatenate([(a - mu_a).T, (b - mu_b).T, (mu_a - mu_b)[:, None]], 1))
     pa, pb = a @ basis, b @ basis
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return float(calculate_frechet_distance(pa.mean(0), np.cov(pa, rowvar=False),
-                                                pb.mean(0), np.cov(pb, rowvar=False)))
+    return _pytorch_fid(pa.mean(0), np.cov(pa, rowvar=False), pb.mean(0), np.cov(pb, rowvar=False))
 
 
 @pytest.fixture(scope="module")
@@ -91,17 +94,9 @@ def test_projection_is_exact_against_full_pytorch_fid():
     rng = np.random.default_rng(0)
     a, b = rng.random((7, 256)), rng.random((9, 256)) + 0.05
     mu_a, s_a, mu_b, s_b = a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        full = calculate_frechet_distance(mu_a, s_a, mu_b, s_b)
+    full = _pytorch_fid(mu_a, s_a, mu_b, s_b)
     projected = fidmod.frechet_distance(mu_a, s_a, mu_b, s_b, rank_bound=6 + 8)
     assert projected == pytest.approx(full, rel=1e-6)
-
-
-def _pytorch_fid(*args) -> float:
-    with warnings.catch_warnings():  # scipy >= 1.16 deprecates the `disp` argument pytorch-fid uses
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return float(calculate_frechet_distance(*args))
 
 
 def _gaussians(n_a: int, n_b: int, dim: int, seed: int = 0) -> tuple[np.ndarray, ...]:

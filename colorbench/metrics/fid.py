@@ -5,8 +5,9 @@ distances and the accumulators.
 
 Memory: FID keeps float64 sums and sums of outer products per set as double-doubles
 (2 x (2048 + 2048^2) values, 64 MiB per set), flat in N, updated by row blocks (12 MiB of
-temporaries); below 4096 images per set they exist only as temporaries at compute. KID needs the features themselves: it keeps all of them,
-2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000 images per set) and computes in float64.
+temporaries); below 4096 images per set they exist only as temporaries at compute. KID needs
+the features themselves: it keeps all of them, 2 x N x 2048 x 4 bytes (float32; 8 MiB per 1000
+images per set) and computes in float64.
 With real_stats_key set, the real images' features are kept too (for the cache file).
 """
 from __future__ import annotations
@@ -112,6 +113,11 @@ def _accumulate(hi: torch.Tensor, lo: torch.Tensor, b: torch.Tensor) -> None:
     hi.copy_(s)
 
 
+def _row_blocks() -> list[slice]:
+    """The 2048 x 2048 matrices' rows, _OUTER_ROWS at a time: 4 MiB temporaries instead of 32."""
+    return [slice(top, top + _OUTER_ROWS) for top in range(0, DIM, _OUTER_ROWS)]
+
+
 def _fold_into(batches: list[torch.Tensor], name: str, hi: torch.Tensor, lo: torch.Tensor) -> None:
     """Each batch's sum of features (name "sum") or of their outer products ("outer") added to the
     double-double hi + lo, in order; the outer products by row blocks (3 x 4 MiB of temporaries)."""
@@ -120,8 +126,7 @@ def _fold_into(batches: list[torch.Tensor], name: str, hi: torch.Tensor, lo: tor
         if name == "sum":
             _accumulate(hi, lo, f64.sum(0))
             continue
-        for top in range(0, DIM, _OUTER_ROWS):
-            rows = slice(top, top + _OUTER_ROWS)
+        for rows in _row_blocks():
             _accumulate(hi[rows], lo[rows], f64[:, rows].T @ f64)
 
 
@@ -210,7 +215,7 @@ class _InceptionSets(StreamingMetric):
         dims = 1 if name == "sum" else 2  # a sync stacks the ranks' (1, ...) rows: (ranks, 1, ...)
         hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
         hi, lo = (t.reshape(-1, *t.shape[t.ndim - dims:]) for t in (hi, lo))
-        if len(hi) == 1:
+        if len(hi) == 1:  # one temporary, not the two of the general case
             return hi[0] + lo[0]
         total, err = hi[0].clone(), lo.sum(0)
         for row in hi[1:]:
@@ -242,8 +247,7 @@ class _InceptionSets(StreamingMetric):
         overwritten (in place: (outer - n mu mu^T) / (n - 1), rounded step by step as written,
         by row blocks: no 32 MiB temporary)."""
         mu = total / n
-        for top in range(0, DIM, _OUTER_ROWS):
-            rows = slice(top, top + _OUTER_ROWS)
+        for rows in _row_blocks():
             outer[rows].sub_(torch.outer(mu[rows], mu).mul_(n))
         return mu.numpy(), outer.div_(n - 1).numpy()
 
