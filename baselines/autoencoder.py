@@ -10,15 +10,12 @@ from torch import nn
 
 from baselines.common import LearnedColorizer, conv_relu, crop_like, pad_to_multiple
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
-from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., plain AutoEncoder)"
-AB_SCALE = 128.0
 
 
 class AutoEncoder(LearnedColorizer):
     output = "ab"
-    ab_scale = AB_SCALE
 
     def __init__(self):
         super().__init__()
@@ -40,16 +37,9 @@ class AutoEncoder(LearnedColorizer):
         return crop_like(self.net(x), L.shape[-2:], x.shape[-2:])
 
 
-def _create() -> AutoEncoder:
+def autoencoder() -> AutoEncoder:
     return AutoEncoder()
 
-
-def autoencoder() -> AutoEncoder:
-    return _create()
-
-
-def objective() -> RegressionObjective:
-    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
 
 
 # Seed 004: Adam, batch 16, 150 epochs (best model; the listing says 500), 256x256 input.

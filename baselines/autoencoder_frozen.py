@@ -24,10 +24,8 @@ from baselines.common import (
     resize,
 )
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
-from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., AutoEncoder behind a frozen ImageNet backbone)"
-AB_SCALE = 128.0
 
 
 def _c(cin: int, cout: int, k: int, *, stride: int = 1, padding="same") -> list[nn.Module]:
@@ -38,7 +36,6 @@ def _c(cin: int, cout: int, k: int, *, stride: int = 1, padding="same") -> list[
 
 class AutoEncoderFrozen(FrozenBackboneMixin, LearnedColorizer):
     output = "ab"
-    ab_scale = AB_SCALE
 
     def __init__(self, *, backbone: str, input_upsample: int):
         super().__init__()
@@ -71,16 +68,9 @@ class AutoEncoderFrozen(FrozenBackboneMixin, LearnedColorizer):
         return resize(self.decoder(feats), L.shape[-2:])
 
 
-def _create(*, backbone: str, input_upsample: int) -> AutoEncoderFrozen:
+def autoencoder_frozen(*, backbone: str = "vgg16-features", input_upsample: int = 2) -> AutoEncoderFrozen:
     return AutoEncoderFrozen(backbone=backbone, input_upsample=input_upsample)
 
-
-def autoencoder_frozen(*, backbone: str = "vgg16-features", input_upsample: int = 2) -> AutoEncoderFrozen:
-    return _create(backbone=backbone, input_upsample=input_upsample)
-
-
-def objective() -> RegressionObjective:
-    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
 
 
 # Seed 004: rmsprop (not in TrainSettings: Adam instead), batch 5, 50 epochs on 500 images, 300x300.

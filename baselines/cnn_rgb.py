@@ -15,8 +15,7 @@ from baselines.common import (
     crop_like,
     gray3,
     pad_to_multiple,
-    zhang_block,
-    zhang_up_block,
+    zhang_trunk,
 )
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
 from colorbench.training.objectives import RegressionObjective
@@ -30,16 +29,7 @@ class CnnRgb(LearnedColorizer):
     def __init__(self, width: int):
         super().__init__()
         w = width  # Zhang: 64, 128, 256, 512, 512, 512, 512, 256
-        self.features = nn.Sequential(
-            zhang_block(3, w, 2, stride_last=2),
-            zhang_block(w, 2 * w, 2, stride_last=2),
-            zhang_block(2 * w, 4 * w, 3, stride_last=2),
-            zhang_block(4 * w, 8 * w, 3),
-            zhang_block(8 * w, 8 * w, 3, dilation=2),
-            zhang_block(8 * w, 8 * w, 3, dilation=2),
-            zhang_block(8 * w, 8 * w, 3),
-            zhang_up_block(8 * w, 4 * w, 3),
-        )
+        self.features = nn.Sequential(*zhang_trunk(3, w, middle_dilations=(1, 2, 2, 1)))
         self.head = nn.Sequential(
             nn.Conv2d(4 * w, 3, 1), nn.Upsample(scale_factor=4, mode="bilinear", align_corners=False), nn.Sigmoid()
         )
@@ -54,12 +44,8 @@ class CnnRgb(LearnedColorizer):
         return crop_like(self.head(self.features(x)), L.shape[-2:], x.shape[-2:])
 
 
-def _create(*, width: int) -> CnnRgb:
-    return CnnRgb(width=width)
-
-
 def cnn_rgb(*, width: int = 64) -> CnnRgb:
-    return _create(width=width)
+    return CnnRgb(width=width)
 
 
 def objective() -> RegressionObjective:

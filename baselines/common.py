@@ -18,11 +18,14 @@ from torch import nn
 
 from colorbench.color import ANNEAL_T, NUM_BINS, annealed_mean, l_to_lab
 from colorbench.contracts import Baseline
+from colorbench.training.objectives import RegressionObjective
+
+AB_SCALE = 128.0  # ab = raw * AB_SCALE: the tanh ab models' output range
 
 
 class LearnedColorizer(Baseline):
     output: Literal["ab", "rgb", "logits"] = "ab"
-    ab_scale: float = 128.0  # ab = raw * ab_scale for output == "ab"
+    ab_scale: float = AB_SCALE  # ab = raw * ab_scale for output == "ab"
     anneal_T: float = ANNEAL_T  # decoding temperature for output == "logits"
 
     def colorize(self, L: torch.Tensor, target_rgb: torch.Tensor | None = None) -> torch.Tensor:
@@ -100,7 +103,25 @@ def zhang_up_block(cin: int, cout: int, n: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def zhang_trunk(cin: int, w: int, *, middle_dilations: tuple[int, ...]) -> list[nn.Module]:
+    """Zhang et al.'s layer stack at width w: three stride-2 blocks (H/8), one 3-conv block per
+    middle dilation, then the 4x4 deconvolution block (H/4)."""
+    layers: list[nn.Module] = [
+        zhang_block(cin, w, 2, stride_last=2),
+        zhang_block(w, 2 * w, 2, stride_last=2),
+        zhang_block(2 * w, 4 * w, 3, stride_last=2),
+    ]
+    layers += [zhang_block(4 * w if i == 0 else 8 * w, 8 * w, 3, dilation=d) for i, d in enumerate(middle_dilations)]
+    return [*layers, zhang_up_block(8 * w, 4 * w, 3)]
+
+
+def ab_mse_objective() -> RegressionObjective:
+    """MSE on ab / AB_SCALE: the objective of every tanh-ab regression baseline."""
+    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
+
+
 __all__ = [
     "LearnedColorizer", "NUM_BINS", "resize", "pad_to_multiple", "crop_like", "gray3",
-    "imagenet_normalize", "conv_relu", "zhang_block", "zhang_up_block",
+    "imagenet_normalize", "conv_relu", "zhang_block", "zhang_up_block", "zhang_trunk", "AB_SCALE",
+    "ab_mse_objective",
 ]

@@ -237,8 +237,10 @@ class DDColorLite(AdversarialBaseline):
         return loaded.module, loaded.pretrained
 
 
-def _create(*, dims, depths, dec_dims, embed_dim, num_queries, heads, color_blocks, ffn, ndf, d_layers,
-            perceptual_weights: PerceptualWeights) -> DDColorLite:
+def ddcolor_lite(*, dims: tuple[int, ...] = (48, 96, 192, 384), depths: tuple[int, ...] = (2, 2, 6, 2),
+                 dec_dims: tuple[int, int, int] = (192, 96, 64), embed_dim: int = 64, num_queries: int = 16,
+                 heads: int = 2, color_blocks: int = 3, ffn: int = 128, ndf: int = 64, d_layers: int = 3,
+                 perceptual_weights: PerceptualWeights = "vgg16-features") -> DDColorLite:
     if perceptual_weights not in ("vgg16-features", "random"):
         raise ValueError(f"perceptual_weights must be 'vgg16-features' or 'random', got {perceptual_weights!r}")
     generator = DDColorGenerator(dims=tuple(dims), depths=tuple(depths), dec_dims=tuple(dec_dims),
@@ -258,15 +260,6 @@ def _create(*, dims, depths, dec_dims, embed_dim, num_queries, heads, color_bloc
     )
     return DDColorLite(generator=generator, ndf=ndf, d_layers=d_layers, perceptual_weights=perceptual_weights,
                        info=info)
-
-
-def ddcolor_lite(*, dims: tuple[int, ...] = (48, 96, 192, 384), depths: tuple[int, ...] = (2, 2, 6, 2),
-                 dec_dims: tuple[int, int, int] = (192, 96, 64), embed_dim: int = 64, num_queries: int = 16,
-                 heads: int = 2, color_blocks: int = 3, ffn: int = 128, ndf: int = 64, d_layers: int = 3,
-                 perceptual_weights: PerceptualWeights = "vgg16-features") -> DDColorLite:
-    return _create(dims=dims, depths=depths, dec_dims=dec_dims, embed_dim=embed_dim, num_queries=num_queries,
-                   heads=heads, color_blocks=color_blocks, ffn=ffn, ndf=ndf, d_layers=d_layers,
-                   perceptual_weights=perceptual_weights)
 
 
 def objective() -> DDColorObjective:

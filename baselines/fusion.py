@@ -22,15 +22,12 @@ from baselines.common import (
 )
 from baselines.zhang313 import AUGMENT_001
 from colorbench.contracts import BaselineInfo, TrainSettings
-from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 001_f5d59e148816172e (Fusion Encoder-Decoder / Deep Koalarization)"
-AB_SCALE = 128.0
 
 
 class Fusion(FrozenBackboneMixin, LearnedColorizer):
     output = "ab"
-    ab_scale = AB_SCALE
 
     def __init__(self, *, backbone: str):
         super().__init__()
@@ -64,16 +61,9 @@ class Fusion(FrozenBackboneMixin, LearnedColorizer):
         return crop_like(out, L.shape[-2:], x.shape[-2:])
 
 
-def _create(*, backbone: str) -> Fusion:
+def fusion(*, backbone: str = "inception-fid") -> Fusion:
     return Fusion(backbone=backbone)
 
-
-def fusion(*, backbone: str = "inception-fid") -> Fusion:
-    return _create(backbone=backbone)
-
-
-def objective() -> RegressionObjective:
-    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
 
 
 # Seed 001: batch 100, Adam (Keras default lr 1e-3), 40 epochs, early stopping 7 / 0.001, 128x128.

@@ -61,12 +61,8 @@ class GanRGB(AdversarialBaseline):
         return self.discriminator(torch.cat((self.gray(L), y), dim=1))
 
 
-def _create(*, channels: tuple[int, ...], ndf: int, d_layers: int) -> GanRGB:
-    return GanRGB(channels=channels, ndf=ndf, d_layers=d_layers)
-
-
 def gan_rgb(*, channels: tuple[int, ...] = DEFAULT_CHANNELS, ndf: int = 64, d_layers: int = 3) -> GanRGB:
-    return _create(channels=channels, ndf=ndf, d_layers=d_layers)
+    return GanRGB(channels=channels, ndf=ndf, d_layers=d_layers)
 
 
 def objective() -> AdversarialObjective:

@@ -140,17 +140,19 @@ _PIX2PIX_NOTES = ("ab scale 110; colorize in eval mode (BN running stats, no dro
                   "an even size so any input size works (exact pix2pix at 256 px)")
 
 
-def _create(*, variant: Literal["unet", "resnet18"], channels: tuple[int, ...], dropout: float,
-            encoder_weights: EncoderWeights, ndf: int, d_layers: int) -> Pix2Pix:
-    if variant == "unet":
-        generator = UNetGenerator(in_channels=1, out_channels=2, channels=tuple(channels), first_norm=False,
-                                  innermost_norm=False, dropout=dropout, dropout_levels=3)
-        init_gan_weights(generator)
-        info = BaselineInfo(
-            family="pix2pix", paper="seeds 002/003 (pix2pix, 'GAN a')", color_space="lab",
-            loss="cGAN (BCE) + 100 * L1 on ab/110", input_size=None,
-            backbone=f"U-Net {tuple(channels)}", notes=_PIX2PIX_NOTES)
-        return Pix2Pix(generator=generator, ndf=ndf, d_layers=d_layers, info=info)
+def pix2pix(*, channels: tuple[int, ...] = DEFAULT_CHANNELS, dropout: float = 0.5, ndf: int = 64,
+            d_layers: int = 3) -> Pix2Pix:
+    generator = UNetGenerator(in_channels=1, out_channels=2, channels=tuple(channels), first_norm=False,
+                              innermost_norm=False, dropout=dropout, dropout_levels=3)
+    init_gan_weights(generator)
+    info = BaselineInfo(
+        family="pix2pix", paper="seeds 002/003 (pix2pix, 'GAN a')", color_space="lab",
+        loss="cGAN (BCE) + 100 * L1 on ab/110", input_size=None,
+        backbone=f"U-Net {tuple(channels)}", notes=_PIX2PIX_NOTES)
+    return Pix2Pix(generator=generator, ndf=ndf, d_layers=d_layers, info=info)
+
+
+def pix2pix_pretrained(*, encoder_weights: EncoderWeights = "imagenet", ndf: int = 64, d_layers: int = 3) -> Pix2Pix:
     if encoder_weights == "imagenet":
         state, pretrained = load_resnet18_imagenet()
     elif encoder_weights == "none":
@@ -165,17 +167,6 @@ def _create(*, variant: Literal["unet", "resnet18"], channels: tuple[int, ...], 
         notes=_PIX2PIX_NOTES + "; plain U-Net head instead of fastai DynamicUnet; 1-channel stem = "
               "sum of ImageNet RGB filters; generator L1-pretrained for pretrain_epochs with the same optimizer")
     return Pix2Pix(generator=generator, ndf=ndf, d_layers=d_layers, info=info)
-
-
-def pix2pix(*, channels: tuple[int, ...] = DEFAULT_CHANNELS, dropout: float = 0.5, ndf: int = 64,
-            d_layers: int = 3) -> Pix2Pix:
-    return _create(variant="unet", channels=channels, dropout=dropout, encoder_weights="none",
-                   ndf=ndf, d_layers=d_layers)
-
-
-def pix2pix_pretrained(*, encoder_weights: EncoderWeights = "imagenet", ndf: int = 64, d_layers: int = 3) -> Pix2Pix:
-    return _create(variant="resnet18", channels=(), dropout=0.0, encoder_weights=encoder_weights,
-                   ndf=ndf, d_layers=d_layers)
 
 
 def objective() -> AdversarialObjective:

@@ -4,8 +4,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from baselines import autoencoder, autoencoder_frozen, cnn_rgb, ddcolor_lite, fusion, gan_rgb, pix2pix, reference
-from baselines import resnet_lab, transfer, unet_rgb, vgg_decoder, zhang313
+from baselines import (
+    autoencoder,
+    autoencoder_frozen,
+    cnn_rgb,
+    ddcolor_lite,
+    fusion,
+    gan_rgb,
+    pix2pix,
+    reference,
+    resnet_lab,
+    transfer,
+    unet_rgb,
+    vgg_decoder,
+    zhang313,
+)
+from baselines.common import ab_mse_objective
 from colorbench.contracts import Baseline, Objective, TrainSettings
 from colorbench.plugins import PluginSource
 from colorbench.registry import Registry
@@ -65,7 +79,7 @@ BASELINES.register("ddcolor_lite", BaselineFamily(
 BASELINES.register("cnn_rgb", BaselineFamily(cnn_rgb.cnn_rgb, cnn_rgb.objective, cnn_rgb.TRAIN_DEFAULTS,
                                              code=("baselines.cnn_rgb", *_COMMON)),
                    "seed 000 CNN with RGB: 8-block Zhang-style CNN, direct RGB, L1")
-BASELINES.register("resnet_lab", BaselineFamily(resnet_lab.resnet_lab, resnet_lab.objective, resnet_lab.TRAIN_DEFAULTS,
+BASELINES.register("resnet_lab", BaselineFamily(resnet_lab.resnet_lab, ab_mse_objective, resnet_lab.TRAIN_DEFAULTS,
                                                 code=("baselines.resnet_lab", *_COMMON)),
                    "seed 000 CNN with LAB: ResNet-18[:6] trunk + upsampling head to ab, MSE")
 BASELINES.register("zhang313", BaselineFamily(zhang313.zhang313, zhang313.objective, zhang313.TRAIN_DEFAULTS,
@@ -74,17 +88,17 @@ BASELINES.register("zhang313", BaselineFamily(zhang313.zhang313, zhang313.object
 BASELINES.register("zhang313_ce", BaselineFamily(zhang313.zhang313_ce, zhang313.objective_ce, zhang313.TRAIN_DEFAULTS,
                                                  code=("baselines.zhang313", *_COMMON)),
                    "seed 001 scaled-down Zhang with plain (not rebalanced) soft CE")
-BASELINES.register("fusion", BaselineFamily(fusion.fusion, fusion.objective, fusion.TRAIN_DEFAULTS,
+BASELINES.register("fusion", BaselineFamily(fusion.fusion, ab_mse_objective, fusion.TRAIN_DEFAULTS,
                                             code=("baselines.fusion", *_COMMON, *_BACKBONES)),
                    "seed 001 fusion encoder-decoder (Deep Koalarization), frozen Inception global vector")
-BASELINES.register("autoencoder", BaselineFamily(autoencoder.autoencoder, autoencoder.objective,
+BASELINES.register("autoencoder", BaselineFamily(autoencoder.autoencoder, ab_mse_objective,
                                                  autoencoder.TRAIN_DEFAULTS, code=("baselines.autoencoder", *_COMMON)),
                    "seed 004 plain conv autoencoder, tanh ab, MSE")
 BASELINES.register("autoencoder_frozen", BaselineFamily(
-    autoencoder_frozen.autoencoder_frozen, autoencoder_frozen.objective, autoencoder_frozen.TRAIN_DEFAULTS,
+    autoencoder_frozen.autoencoder_frozen, ab_mse_objective, autoencoder_frozen.TRAIN_DEFAULTS,
     code=("baselines.autoencoder_frozen", *_COMMON, *_BACKBONES)),
     "seed 004 autoencoder behind a frozen ImageNet backbone (VGG16 offline; seed: ResNet-50)")
-BASELINES.register("vgg_decoder", BaselineFamily(vgg_decoder.vgg_decoder, vgg_decoder.objective,
+BASELINES.register("vgg_decoder", BaselineFamily(vgg_decoder.vgg_decoder, ab_mse_objective,
                                                  vgg_decoder.TRAIN_DEFAULTS,
                                                  code=("baselines.vgg_decoder", *_COMMON, *_BACKBONES)),
                    "seed 004 frozen VGG16 features (224) + conv/upsampling decoder, tanh ab, MSE")

@@ -13,10 +13,8 @@ from torch import nn
 
 from baselines.common import LearnedColorizer, crop_like, pad_to_multiple
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
-from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 000_1271ff9aeea447fa (Ji et al., CNN with LAB channels)"
-AB_SCALE = 128.0
 
 
 def _cbr(cin: int, cout: int) -> list[nn.Module]:
@@ -25,7 +23,6 @@ def _cbr(cin: int, cout: int) -> list[nn.Module]:
 
 class ResnetLab(LearnedColorizer):
     output = "ab"
-    ab_scale = AB_SCALE
 
     def __init__(self):
         super().__init__()
@@ -49,16 +46,9 @@ class ResnetLab(LearnedColorizer):
         return crop_like(self.head(self.trunk(x)), L.shape[-2:], x.shape[-2:])
 
 
-def _create() -> ResnetLab:
+def resnet_lab() -> ResnetLab:
     return ResnetLab()
 
-
-def resnet_lab() -> ResnetLab:
-    return _create()
-
-
-def objective() -> RegressionObjective:
-    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
 
 
 # Seed 000: Adam lr 1e-2, batch 4, 30 epochs, 128x128 (lr kept only if it trains: see report).

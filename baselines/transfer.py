@@ -110,9 +110,5 @@ class Transfer(Baseline):
         return feats[nearest, 2:].T.reshape(2, *L.shape)
 
 
-def _create(*, pool_size: int, samples: int, window: int, seed: int) -> Transfer:
-    return Transfer(pool_size=pool_size, samples=samples, window=window, seed=seed)
-
-
 def transfer(*, pool_size: int = 16, samples: int = 200, window: int = 5, seed: int = 0) -> Transfer:
-    return _create(pool_size=pool_size, samples=samples, window=window, seed=seed)
+    return Transfer(pool_size=pool_size, samples=samples, window=window, seed=seed)

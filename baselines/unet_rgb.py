@@ -69,12 +69,8 @@ class UnetRgb(LearnedColorizer):
         return crop_like(self.out(h), L.shape[-2:], x.shape[-2:])
 
 
-def _create(*, gf: int, depth: int) -> UnetRgb:
-    return UnetRgb(gf=gf, depth=depth)
-
-
 def unet_rgb(*, gf: int = 32, depth: int = 7) -> UnetRgb:
-    return _create(gf=gf, depth=depth)
+    return UnetRgb(gf=gf, depth=depth)
 
 
 def objective() -> RegressionObjective:

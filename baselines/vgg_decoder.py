@@ -21,15 +21,12 @@ from baselines.common import (
     resize,
 )
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
-from colorbench.training.objectives import RegressionObjective
 
 PAPER = "seed 004_9d39193bbb33fb71 (Matos et al., frozen VGG16 features + decoder)"
-AB_SCALE = 128.0
 
 
 class VggDecoder(FrozenBackboneMixin, LearnedColorizer):
     output = "ab"
-    ab_scale = AB_SCALE
 
     def __init__(self, *, backbone: str, input_size: int):
         super().__init__()
@@ -56,16 +53,9 @@ class VggDecoder(FrozenBackboneMixin, LearnedColorizer):
         return self.decoder(feats)  # at input_size; objectives / colorize resize to the target
 
 
-def _create(*, backbone: str, input_size: int) -> VggDecoder:
+def vgg_decoder(*, backbone: str = "vgg16-features", input_size: int = 224) -> VggDecoder:
     return VggDecoder(backbone=backbone, input_size=input_size)
 
-
-def vgg_decoder(*, backbone: str = "vgg16-features", input_size: int = 224) -> VggDecoder:
-    return _create(backbone=backbone, input_size=input_size)
-
-
-def objective() -> RegressionObjective:
-    return RegressionObjective(target="ab", loss="mse", ab_scale=AB_SCALE)
 
 
 # Seed 004: Adam, batch 128, 1000 epochs (curves suggest ~100 suffice), 224x224.

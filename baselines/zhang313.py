@@ -18,8 +18,7 @@ from baselines.common import (
     LearnedColorizer,
     crop_like,
     pad_to_multiple,
-    zhang_block,
-    zhang_up_block,
+    zhang_trunk,
 )
 from colorbench.color import ANNEAL_T
 from colorbench.contracts import Augment, BaselineInfo, TrainSettings
@@ -35,15 +34,7 @@ class Zhang313(LearnedColorizer):
         super().__init__()
         w = width  # seed 001: 32, 64, 128, 256 (middle), 128 (up)
         self.anneal_T = float(anneal_T)
-        self.features = nn.Sequential(
-            zhang_block(1, w, 2, stride_last=2),
-            zhang_block(w, 2 * w, 2, stride_last=2),
-            zhang_block(2 * w, 4 * w, 3, stride_last=2),
-            zhang_block(4 * w, 8 * w, 3),
-            zhang_block(8 * w, 8 * w, 3, dilation=2),
-            zhang_up_block(8 * w, 4 * w, 3),
-            nn.Conv2d(4 * w, NUM_BINS, 1),
-        )
+        self.features = nn.Sequential(*zhang_trunk(1, w, middle_dilations=(1, 2)), nn.Conv2d(4 * w, NUM_BINS, 1))
         self.register_buffer("class_priors", torch.zeros(NUM_BINS))
         loss = "rebalanced soft-encoded CE (lambda 0.5)" if rebalanced else "soft-encoded CE (no rebalancing)"
         self.info = BaselineInfo(
@@ -57,16 +48,12 @@ class Zhang313(LearnedColorizer):
         return crop_like(self.features(x), L.shape[-2:], x.shape[-2:])
 
 
-def _create(*, family: str, width: int, anneal_T: float, rebalanced: bool) -> Zhang313:
-    return Zhang313(family=family, width=width, anneal_T=anneal_T, rebalanced=rebalanced)
-
-
 def zhang313(*, width: int = 32, anneal_T: float = ANNEAL_T) -> Zhang313:
-    return _create(family="zhang313", width=width, anneal_T=anneal_T, rebalanced=True)
+    return Zhang313(family="zhang313", width=width, anneal_T=anneal_T, rebalanced=True)
 
 
 def zhang313_ce(*, width: int = 32, anneal_T: float = ANNEAL_T) -> Zhang313:
-    return _create(family="zhang313_ce", width=width, anneal_T=anneal_T, rebalanced=False)
+    return Zhang313(family="zhang313_ce", width=width, anneal_T=anneal_T, rebalanced=False)
 
 
 def objective() -> ClassificationObjective:
