@@ -269,13 +269,8 @@ def test_ddcolor_perceptual_weights_never_silently_random(tmp_path, monkeypatch)
     assert "RANDOM VGG16" in random_model.info.notes
 
 
-def test_ddcolor_with_real_vgg16_if_cached():
-    from colorbench import weights
-
-    try:
-        weights.require("vgg16-features")
-    except MissingWeightsError:
-        pytest.skip("vgg16-features not in the weights cache")
+def test_ddcolor_with_real_vgg16(weights_env):
+    # weights_env fetches the weights or FAILS with the command that fixes it: never a silent skip
     model = ddcolor_lite.ddcolor_lite(dims=(8, 16, 32, 64), depths=(1, 1, 1, 1), dec_dims=(16, 16, 16),
                                       embed_dim=16, num_queries=4, ndf=8, d_layers=2)
     obj = ddcolor_lite.objective()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _processes import kill_at_marker
 from PIL import Image
 
 from colorbench.cli import main
@@ -133,22 +133,6 @@ def _train_config(tmp: Path, name: str, baselines: list[dict] | None = None, epo
     return path
 
 
-def _run_until_killed(cmd: list[str], env: dict, marker: str) -> None:
-    """Start torchrun in its own process group and SIGKILL the whole group once `marker` is printed."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    seen = b""
-    try:
-        while marker.encode() not in seen:
-            chunk = os.read(proc.stderr.fileno(), 4096)
-            if not chunk:
-                pytest.fail(f"the run ended before {marker!r}: {seen[-1500:]!r}")
-            seen = seen[-8192:] + chunk
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-        proc.stderr.close()
-
-
 def _checkpoint(out: Path) -> Path:
     train = json.loads((out / "run.json").read_text())["baselines"]["autoencoder"]["train"]
     return Path(train["checkpoint"]).parent
@@ -157,7 +141,7 @@ def _checkpoint(out: Path) -> Path:
 def test_training_on_two_ranks_resumes_after_a_kill_under_its_own_key(tmp_path):
     env = _env(tmp_path / "cache")
     config = _train_config(tmp_path, "two")
-    _run_until_killed(_torchrun(["run", str(config)]), env, "epoch 2/2")  # killed during the second epoch
+    kill_at_marker(_torchrun(["run", str(config)]), env, "epoch 2/2")  # killed during the second epoch
     assert not (tmp_path / "two" / "results.csv").exists()
     resumed = subprocess.run(_torchrun(["run", str(config)]), env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

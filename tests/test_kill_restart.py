@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from _processes import kill_at_marker
 
 VALUE_COLUMNS = ["dataset", "baseline", "metric", "value", "ci_low", "ci_high", "n", "protocol", "p_vs_best"]
 # Kill points: text the run prints (progress bars on stderr) when it reaches that stage.
@@ -44,19 +45,8 @@ def _run(config: Path, cache: Path) -> None:
 
 def _run_until(config: Path, cache: Path, marker: str) -> None:
     """Start a run and SIGKILL it as soon as `marker` appears in its output."""
-    proc = subprocess.Popen([sys.executable, "-m", "colorbench", "run", str(config)], env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen = b""
-    try:
-        while marker.encode() not in seen:
-            chunk = os.read(proc.stderr.fileno(), 4096)
-            if not chunk:
-                pytest.fail(f"the run ended before reaching {marker!r}: {seen[-500:]!r}")
-            seen = seen[-4096:] + chunk
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    cmd = [sys.executable, "-m", "colorbench", "run", str(config)]
+    assert kill_at_marker(cmd, _env(cache), marker) == -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
