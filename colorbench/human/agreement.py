@@ -76,9 +76,9 @@ def _why_none(rs: RatedSet, zs: ZScores, missing: list[str], unrated: list[str])
         raters = rs.ratings["rater"].nunique()
         constant = len(zs.excluded_raters)
         who = f"all {raters} raters" if constant == raters else f"{constant} of {raters} raters"
-        why = [f"{who} gave constant ratings (no spread, so no z-score; --zscore none uses the raw scores)"] if constant else []
+        why = [f"{who} gave constant ratings, which have no z-score (--zscore none uses the raw scores)"] if constant else []
         why += [f"{zs.unpaired} test ratings lack the rater's rating of the reference"] if zs.unpaired else []
-        reasons.append(f"{len(no_z)} without a z-score ({'; '.join(why) or 'not rated'})")
+        reasons.append(f"{len(no_z)} without a z-score: {', '.join(why) or 'not rated'}")
     return "; ".join(reasons)
 
 

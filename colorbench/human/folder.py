@@ -73,7 +73,7 @@ def _refuse_duplicate_rows(ratings: pd.DataFrame, source: str) -> None:
         line_of_group.setdefault(group, line)
     pairs = [f"line {line} repeats line {line_of_group[first[line - 2]]}" for line in np.flatnonzero(repeated) + 2]
     shown = ", ".join(pairs[:3]) + (f" and {len(pairs) - 3} more" if len(pairs) > 3 else "")
-    raise DataError(f"{source}: {len(pairs)} duplicate rows ({shown}); remove them, or add a column that tells "
+    raise DataError(f"{source}: {len(pairs)} duplicate row{'s' if len(pairs) > 1 else ''} ({shown}); remove them, or add a column that tells "
                     "repeated ratings apart (e.g. time)")
 
 
