@@ -6,10 +6,13 @@
 - `paired_test`: two methods scored on the same images. p-value from a sign-flip permutation
   test of the mean per-image difference (exact enumeration when 2^n <= B, else B = 10000 random
   flips, with the +1 correction so p is never 0); CI of the mean difference by paired bootstrap.
+- `resample_counts`: how often each of n units is drawn, per bootstrap replicate, a few
+  replicates at a time (the human studies' rater draws: memory bounded whatever the number of raters).
 Metrics without per-image values (fid, *_pooled, delta_cf, auc_ab_rebal) have no CI: None.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +20,19 @@ import numpy as np
 BOOTSTRAP_RESAMPLES = 2000
 PERMUTATION_RESAMPLES = 10000
 _CHUNK_ELEMENTS = 1 << 22  # resample indices generated in chunks: memory flat in N
+COUNT_CHUNK_ELEMENTS = 1 << 20  # resample_counts: at most this many counts at once (8 MiB as int64)
+
+
+def resample_counts(rng: np.random.Generator, n: int, n_resamples: int,
+                    max_elements: int = COUNT_CHUNK_ELEMENTS) -> Iterator[tuple[slice, np.ndarray]]:
+    """(replicates, counts): counts[k, u] is how often unit u is drawn when n units are drawn
+    with replacement in replicate replicates.start + k. Chunks of replicates, with the random
+    stream consumed exactly as by one rng.multinomial(n, uniform, size=n_resamples)."""
+    step = max(1, max_elements // max(n, 1))
+    p = np.full(n, 1.0 / n)
+    for start in range(0, n_resamples, step):
+        stop = min(start + step, n_resamples)
+        yield slice(start, stop), rng.multinomial(n, p, size=stop - start)
 
 
 def _clean(values) -> np.ndarray:

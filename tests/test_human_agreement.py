@@ -96,3 +96,65 @@ def test_missing_images_of_a_rated_folder_are_listed_and_strict_fails(tmp_path, 
     assert result["n"] == 11 and result["items"]["missing_images"]["ids"] == ["s1_t2"]
     code, out, err = _run(capsys, str(root), "--metrics", "mse", "--strict")
     assert code == 4 and out == "" and "s1_t2" in err
+
+
+def _inputs(tmp_path, **kwargs):
+    from colorbench.human import agreement
+    from colorbench.human.folder import load_rated_folder
+
+    return agreement.score(load_rated_folder(write_rated_folder(tmp_path / "set", **kwargs)), ["mse"])
+
+
+def test_a_metric_missing_for_one_system_is_shown_missing_for_it(tmp_path, capsys):
+    """Text, JSON, CSV and HTML: the other system keeps its value and rank; the report is written."""
+    from colorbench.human import agreement, report
+
+    inp = _inputs(tmp_path)
+    systems = np.array([inp.rs.item(i).system or "" for i in inp.ids])
+    inp.values["psnr"] = np.where(systems == "sys_b", np.nan, -inp.values["mse"])  # sys_b has no psnr
+    result = agreement.analyse(inp, n_resamples=50)
+    psnr = result["systems"]["metrics"]["psnr"]
+    assert psnr["values"]["sys_b"] is None and psnr["ranking"] == ["sys_a"] and psnr["missing"] == ["sys_b"]
+    assert psnr["values"]["sys_a"] == pytest.approx(float(np.nanmean(inp.values["psnr"][systems == "sys_a"])))
+    report.write(tmp_path / "out", inp, result)
+    table = pd.read_csv(tmp_path / "out" / "systems.csv", dtype=str, keep_default_na=False).set_index("system")
+    assert table.loc["sys_a", "psnr_rank"] == "1" and table.loc["sys_b", "psnr_rank"] == ""
+    assert "psnr: no value for sys_b" in report.text_table(result)
+    assert json.loads((tmp_path / "out" / "agreement.json").read_text())["systems"]["metrics"]["psnr"]["values"]["sys_b"] is None
+    assert "no value" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_a_metric_constant_up_to_float_noise_has_no_correlation(tmp_path):
+    """Values equal within the tie tolerance are ties: a metric with three levels plus float noise
+    gets exactly the numbers of the noise-free levels, and a metric flat but for noise is undefined."""
+    from colorbench.human import agreement, report
+
+    inp = _inputs(tmp_path)
+    rng = np.random.default_rng(8)
+    levels = rng.choice([20.0, 25.0, 31.5], size=len(inp.ids))
+    inp.values = {"psnr": levels, "ssim": levels * (1 + rng.uniform(-1e-13, 1e-13, levels.size)),
+                  "mse": 100 + rng.uniform(0, 1.8e-11, levels.size)}
+    result = agreement.analyse(inp, n_resamples=100)
+    clean, noisy, flat = (result["metrics"][n] for n in ("psnr", "ssim", "mse"))
+    y = inp.table["mean_z"].reindex(inp.ids).to_numpy()
+    assert clean["srcc"] == pytest.approx(stats.spearmanr(levels, y)[0], abs=1e-12)
+    assert clean["krcc"] == pytest.approx(stats.kendalltau(levels, y)[0], abs=1e-12)
+    for key in ("srcc", "srcc_ci", "krcc", "krcc_ci", "within_scene"):  # ranks: the same to the last bit
+        assert noisy[key] == clean[key], key
+    assert noisy["plcc"] == pytest.approx(clean["plcc"], rel=1e-9)  # a fit on values 1e-13 apart
+    assert flat["srcc"] is None and flat["srcc_ci"] is None and flat["krcc"] is None and flat["plcc"] is None
+    assert flat["within_scene"]["srcc"] is None and flat["undefined"] == "no variation: the metric is constant over the rated images"
+    assert result["systems"]["metrics"]["mse"]["kendall_tau"] is None
+    row = next(line for line in report.text_table(result).splitlines() if line.startswith("mse "))
+    assert "undefined" in row
+
+
+def test_every_rater_constant_says_so(tmp_path, capsys):
+    root = write_rated_folder(tmp_path / "set", scenes=1, raters=3)
+    ratings = pd.read_csv(root / "ratings.csv")
+    ratings["score"] = 3
+    ratings.to_csv(root / "ratings.csv", index=False)
+    code, out, err = _run(capsys, str(root), "--metrics", "mse", "--zscore", "rater", "--out", str(tmp_path / "out"))
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
+    assert "all 3 raters gave constant ratings" in err and "both image files present" not in err
+    assert not (tmp_path / "out").exists()

@@ -21,6 +21,20 @@ def test_srcc_krcc_match_scipy_and_sign_convention():
     assert np.array_equal(C.signed(x, None), x) and np.array_equal(C.signed(x, True), x)
 
 
+def test_values_equal_up_to_float_noise_are_ties():
+    """scipy on the noise-free values is the reference; a metric flat but for noise is undefined."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=60)
+    levels = rng.choice([20.0, 25.0, 31.5], size=60)
+    noisy = levels * (1 + rng.uniform(-1e-13, 1e-13, 60))
+    assert C.srcc(noisy, y) == pytest.approx(stats.spearmanr(levels, y)[0], abs=1e-12)
+    assert C.krcc(noisy, y) == pytest.approx(stats.kendalltau(levels, y)[0], abs=1e-12)
+    flat = 100 + rng.uniform(0, 1.8e-11, 60)
+    assert np.isnan(C.srcc(flat, y)) and np.isnan(C.krcc(flat, y)) and np.isnan(C.plcc(flat, y)[0])
+    x = rng.normal(size=60)  # distinct values are untouched
+    assert C.srcc(x, y) == stats.spearmanr(x, y)[0]
+
+
 def test_planted_monotone_relation_gives_one():
     x = np.linspace(0.1, 5, 300)
     y = np.log(x) ** 3  # strictly increasing, far from linear
@@ -161,3 +175,33 @@ def test_within_scene_replicates_equal_a_per_scene_loop_with_scipy():
                     values.append(stats.spearmanr(X[m][ok, j], mean_z[m][ok, b])[0])
             want = np.mean(values) if values else np.nan
             assert (np.isnan(got[b, j]) and np.isnan(want)) or got[b, j] == pytest.approx(want, abs=1e-12), (b, j)
+
+
+def test_rater_weights_drawn_in_chunks_equal_the_dense_draw_and_stay_small():
+    """Replicate means from rater weights drawn a few replicates at a time equal the dense
+    (raters x resamples) formula, and the draw's memory does not hold raters x resamples."""
+    import tracemalloc
+
+    rng = np.random.default_rng(9)
+    n_items, n_raters, n_ratings, B = 40, 300, 3000, 64
+    item, rater = rng.integers(0, n_items, n_ratings), rng.integers(0, n_raters, n_ratings)
+    z, score = rng.normal(size=n_ratings), rng.integers(1, 6, n_ratings).astype(float)
+    scenes = np.arange(n_items) % 5
+    reps = draw(item, rater, z, score, scenes, n_resamples=B, seed=3)
+    w = np.random.default_rng(3).multinomial(n_raters, np.full(n_raters, 1 / n_raters), size=B).T.astype(float)
+    zsum, cnt, ssum = (np.zeros((n_items, n_raters)) for _ in range(3))
+    np.add.at(zsum, (item, rater), z)
+    np.add.at(ssum, (item, rater), score)
+    np.add.at(cnt, (item, rater), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_allclose(reps.mean_z, (zsum @ w) / (cnt @ w), rtol=1e-12)
+        np.testing.assert_allclose(reps.mos, (ssum @ w) / (cnt @ w), rtol=1e-12)
+    # 20000 raters x 400 resamples would be 64 MB of float64 weights (and as much again as int64)
+    n_raters, n_ratings, B = 20000, 40000, 400
+    item, rater = rng.integers(0, n_items, n_ratings), rng.integers(0, n_raters, n_ratings)
+    z = rng.normal(size=n_ratings)
+    tracemalloc.start()
+    draw(item, rater, z, z, scenes, n_resamples=B, seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 24e6, f"{peak / 1e6:.1f} MB"

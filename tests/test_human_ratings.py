@@ -106,6 +106,19 @@ def test_bad_rated_folder_is_one_clear_error(tmp_path, edit, message):
         load_rated_folder(root)
 
 
+def test_duplicate_rows_in_ratings_csv_are_refused(tmp_path):
+    root = write_rated_folder(tmp_path / "set", scenes=1, raters=3)
+    ratings = pd.read_csv(root / "ratings.csv")
+    pd.concat([ratings, ratings.iloc[[1, 4]]]).to_csv(root / "ratings.csv", index=False)
+    n = len(ratings)
+    with pytest.raises(DataError, match=re.escape(f"ratings.csv: 2 duplicate rows (line {n + 2} repeats line 3, "
+                                                  f"line {n + 3} repeats line 6)")):
+        load_rated_folder(root)
+    distinct = ratings.assign(latency_ms=range(len(ratings)))
+    pd.concat([distinct, distinct.iloc[[1]].assign(latency_ms=-1)]).to_csv(root / "ratings.csv", index=False)
+    assert len(load_rated_folder(root).ratings) == n + 1  # a repeated rating told apart by a column is kept
+
+
 def test_hecd_download_verifies_every_file(tmp_path, monkeypatch):
     """From a loopback mirror: the CSVs and one scene download and are read; a corrupted file is
     refused and not kept."""

@@ -31,19 +31,22 @@ def _psnr(folder, trial) -> float:
     return float(peak_signal_noise_ratio(read(trial.reference), read(trial.test), data_range=255))
 
 
-def _study_with_votes(run_dir, design: str, raters: int, seed: int):
-    """A study whose raters answer by the trial image's PSNR plus rater noise (vigilance passed)."""
-    folder, study = create_study(run_dir, CreateOptions(design, name=f"agree-{design}", per_baseline=4, practice=1, vigilance=1))
+def _study_with_votes(run_dir, design: str, raters: int, seed: int, name: str | None = None, include_references: bool = False):
+    """A study whose raters answer by the trial image's PSNR plus rater noise (vigilance passed);
+    an output identical to the photo (the oracle: PSNR inf) is rated as the photo itself."""
+    folder, study = create_study(run_dir, CreateOptions(design, name=name or f"agree-{design}", per_baseline=4, practice=1,
+                                                        vigilance=1, include_references=include_references))
     store = Store(folder / DB_FILE, study.fingerprint)
     psnr = {t.id: _psnr(folder, t) for t in study.trials if t.kind == "main" and t.system}
-    lo, hi = min(psnr.values()), max(psnr.values())
+    finite = [v for v in psnr.values() if np.isfinite(v)]
+    lo, hi = min(finite), max(finite)
     rng = np.random.default_rng(seed)
     for _ in range(raters):
         token = store.new_session(lambda tok, index: session_schedule(study, tok, index), origin="invite")
         session = store.session(token)
         for trial_id, real_side in session.schedule:
             t = study.trial(trial_id)
-            quality = (psnr[t.id] - lo) / (hi - lo) if t.id in psnr else 1.0  # the hidden reference: best
+            quality = min(1.0, (psnr[t.id] - lo) / (hi - lo)) if t.id in psnr else 1.0  # the hidden reference: best
             if design == "mos":
                 score = 1 if t.kind == "vigilance" else int(np.clip(np.rint(1 + 4 * quality + rng.normal(0, 0.6)), 1, 5))
                 response = score
@@ -98,3 +101,44 @@ def test_a_study_without_votes_has_no_agreement_and_says_why(run_dir, capsys):
     assert main(["agreement", str(folder), "--metrics", "psnr"]) == 4
     err = capsys.readouterr().err
     assert "no ratings" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("design", ["2afc", "mos"])
+def test_references_are_known_by_role_not_by_identical_files(run_dir, capsys, design):
+    """The oracle's output is byte-identical to the photo, so its trials show the same image file
+    as the reference; they are still the oracle's trials, and only the hidden reference is one."""
+    folder, study, _ = _study_with_votes(run_dir, design, raters=6, seed=4, name=f"roles-{design}", include_references=True)
+    oracle = [t for t in study.trials if t.kind == "main" and t.system == "oracle"]
+    assert oracle and all(t.test == t.reference for t in oracle)  # the premise: same file
+    hidden = [t for t in study.trials if t.kind == "main" and t.system == ""]
+    assert main(["agreement", str(folder), "--metrics", "mse", "--json", "--resamples", "50"]) == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    assert result["items"]["references"] == len(hidden) == (0 if design == "2afc" else 8)
+    assert result["zscore"]["method"] == ("none" if design == "2afc" else "difference")
+    assert result["n"] == sum(t.kind == "main" and t.system != "" for t in study.trials)
+    assert "oracle" in [p["system"] for p in result["systems"]["people"]]
+    assert main(["study", "export", str(folder)]) == 0  # the exported folder says the same
+    capsys.readouterr()
+    assert main(["agreement", str(folder / "export"), "--metrics", "mse", "--json", "--resamples", "50"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["items"]["references"] == result["items"]["references"] and again["metrics"] == result["metrics"]
+
+
+def test_agreement_out_of_a_small_study_shows_a_metric_without_values_as_missing(run_dir, tmp_path, capsys):
+    """msssim_ab has no value under 176 px: the 24 px study's report says so instead of crashing."""
+    folder, study, _ = _study_with_votes(run_dir, "mos", raters=5, seed=5, name="no-msssim", include_references=True)
+    out = tmp_path / "report"
+    code = main(["agreement", str(folder), "--metrics", "mse,msssim_ab", "--resamples", "50", "--out", str(out)])
+    text, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads((out / "agreement.json").read_text())
+    systems = sorted({t.system for t in study.trials if t.kind == "main" and t.system})
+    missing = result["systems"]["metrics"]["msssim_ab"]
+    assert missing["values"] == dict.fromkeys(systems) and missing["ranking"] == [] and missing["kendall_tau"] is None
+    table = pd.read_csv(out / "systems.csv", dtype=str, keep_default_na=False)
+    assert sorted(table["system"]) == systems and set(table["msssim_ab_rank"]) == {""}
+    assert sorted(table["mse_rank"].astype(int)) == list(range(1, len(systems) + 1))
+    line = next(line for line in text.splitlines() if "msssim_ab: no value for" in line)
+    assert all(s in line for s in systems)
+    html = (out / "index.html").read_text()
+    assert "msssim_ab" in html and "no value" in html

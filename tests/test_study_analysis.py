@@ -62,6 +62,39 @@ def test_weighted_means_equal_the_mean_of_the_expanded_resample():
         assert (np.isnan(got[b]) and not expanded) or got[b] == pytest.approx(np.mean(expanded), rel=1e-12)
 
 
+def test_two_way_bootstrap_draws_raters_in_chunks_equal_to_one_dense_draw_and_stays_small():
+    """The replicates equal weighted_means over one (B, R) rater draw followed by each dataset's
+    scene draw (the documented stream), and the draw never holds raters x replicates."""
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"rater": [f"r{k}" for k in rng.integers(0, 40, 600)], "dataset": rng.choice(["d1", "d2"], 600),
+                          "image_id": [f"i{k}" for k in rng.integers(0, 6, 600)], "system": rng.choice(["a", "b"], 600),
+                          "score": rng.integers(1, 6, 600)})
+    got = {(e.dataset, e.system): e for e in two_way_bootstrap(frame, n_resamples=300, seed=2)}
+    draws = np.random.default_rng(2)
+    raters = sorted(frame["rater"].unique())
+    rater_w = draws.multinomial(len(raters), np.full(len(raters), 1 / len(raters)), size=300)
+    for dataset, part in frame.groupby("dataset", sort=False):
+        scenes = sorted(part["image_id"].unique())
+        scene_w = draws.multinomial(len(scenes), np.full(len(scenes), 1 / len(scenes)), size=300)
+        for system, mine in part.groupby("system", sort=False):
+            sums, counts = np.zeros((len(raters), len(scenes))), np.zeros((len(raters), len(scenes)))
+            np.add.at(sums, (mine["rater"].map(raters.index), mine["image_id"].map(scenes.index)), mine["score"])
+            np.add.at(counts, (mine["rater"].map(raters.index), mine["image_id"].map(scenes.index)), 1.0)
+            reps = weighted_means(sums, counts, rater_w, scene_w)
+            lo, hi = np.quantile(reps[~np.isnan(reps)], [0.025, 0.975])
+            assert (got[dataset, system].ci_low, got[dataset, system].ci_high) == (lo, hi)
+    # 20000 raters x 400 replicates would be 64 MB of rater counts alone
+    big = pd.DataFrame({"rater": np.arange(40000) % 20000, "dataset": "d", "image_id": rng.integers(0, 10, 40000),
+                        "system": "a", "score": rng.integers(1, 6, 40000)})
+    tracemalloc.start()
+    two_way_bootstrap(big, n_resamples=400)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 24e6, f"{peak / 1e6:.1f} MB"
+
+
 def test_mos_cis_cover_the_planted_values_about_95_percent():
     """Observed: 94.9% over 4000 intervals (1000 repetitions); here 300 repetitions x 4 systems.
     Tolerance 0.92-0.975 (about 3 binomial SEs, widened for the 4 correlated systems per repetition).

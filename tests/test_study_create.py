@@ -88,8 +88,36 @@ def test_sampling_is_seeded_and_extra_trials_avoid_main_scenes(run_dir):
     assert len(extra) == len(set(extra)) == 5 and not main_scenes & set(extra)  # 6 + 5 ids, 2 x 3 main: 5 left over
 
 
+@pytest.mark.parametrize("practice, vigilance", [("0", "2"), ("2", "0"), ("1", "1")])
+def test_2afc_never_shows_a_main_scenes_real_photo_in_an_extra_trial(run_dir, capsys, practice, vigilance):
+    """tiny-a has 6 images: 5 main scenes leave 1 for practice and vigilance trials."""
+    before = _tree(run_dir / "studies")
+    args = ["--design", "2afc", "--datasets", "tiny-a", "--per-baseline", "5", "--practice", practice, "--vigilance", vigilance]
+    name = f"reuse-{practice}-{vigilance}"
+    assert _create(run_dir, *args, "--name", name) == 2
+    line = _one_error_line(capsys)
+    assert f"--practice {practice} and --vigilance {vigilance} need 2 test images outside the 5 main scenes of each dataset" in line
+    assert "the selected datasets have 1 (tiny-a: 6 - 5)" in line
+    assert _tree(run_dir / "studies") == before
+    assert _create(run_dir, *args[:-4], "--practice", "1", "--vigilance", "0", "--name", name) == 0  # exactly enough
+    study = load_study(run_dir / "studies" / name)
+    main_scenes = {t.image_id for t in study.trials if t.kind == "main"}
+    assert [t.image_id not in main_scenes for t in study.trials if t.kind != "main"] == [True]
+
+
+def test_mos_says_when_extra_trials_reuse_main_scenes(run_dir, capsys):
+    assert _create(run_dir, "--design", "mos", "--datasets", "tiny-a", "--per-baseline", "5", "--practice", "1",
+                   "--vigilance", "2", "--name", "mos-reuse") == 0
+    study = load_study(run_dir / "studies" / "mos-reuse")
+    main_scenes = {t.image_id for t in study.trials if t.kind == "main"}
+    reused = sum(t.image_id in main_scenes for t in study.trials if t.kind != "main")
+    assert reused == 2
+    assert ("2 of the 3 practice and vigilance trials show main scenes: only 1 test image lies outside the 5 main scenes of each "
+            "dataset") in capsys.readouterr().err
+
+
 def test_sessions(run_dir):
-    assert _create(run_dir, "--design", "2afc", "--per-baseline", "3", "--name", "sessions") == 0
+    assert _create(run_dir, "--design", "2afc", "--per-baseline", "3", "--practice", "3", "--vigilance", "2", "--name", "sessions") == 0
     assert _create(run_dir, "--design", "mos", "--per-baseline", "3", "--name", "sessions-mos") == 0
     afc, mos = (load_study(run_dir / "studies" / n) for n in ("sessions", "sessions-mos"))
     main_ids = {t.id for t in afc.trials if t.kind == "main"}
@@ -162,6 +190,57 @@ def test_an_existing_study_is_replaced_only_with_force_and_never_while_served(ru
     capsys.readouterr()
     assert load_study(folder).created != first
     assert not [p for p in (run_dir / "studies").iterdir() if p.name.startswith(".")]
+
+
+@pytest.fixture
+def own_run(tmp_path):
+    """A run folder of this test's own (with a user's notes file), the data folder it came from, and a parent."""
+    run = build_run(tmp_path / "runs" / "run-1")
+    (run / "notes.txt").write_text("my notes")
+    data = tmp_path / "data" / "kodak"
+    data.mkdir(parents=True)
+    shutil.copy(run / "gt" / "tiny-a" / "a01.png", data / "kodim01.png")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("\\section{}")
+    return run
+
+
+@pytest.mark.parametrize("where", ["the run", "the run's parent", "a dataset root", "another folder", "a file"])
+def test_force_replaces_only_a_study_folder(own_run, capsys, where):
+    root = own_run.parents[1]
+    if where == "a file":
+        (root / "a file").write_text("x")
+    out = {"the run": own_run, "the run's parent": own_run.parent, "a dataset root": root / "data" / "kodak",
+           "another folder": root / "other", "a file": root / "a file"}[where]
+    before = _tree(root)
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out), "--force") == 2
+    line = _one_error_line(capsys)
+    assert "--out" in line and str(out) in line and "--force" in line
+    assert _tree(root) == before  # nothing written, nothing deleted
+
+
+def test_force_replaces_a_study_folder_but_not_one_holding_other_files(own_run, capsys):
+    out = own_run.parent / "study"
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out)) == 0
+    assert (out / ".colorbench-study").is_file()  # the study's marker, written with the folder
+    first = load_study(out).created
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out), "--force") == 0
+    assert load_study(out).created != first
+    (out / "my-analysis.ipynb").write_text("{}")
+    capsys.readouterr()
+    before = _tree(own_run.parent)
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out), "--force") == 2
+    assert "my-analysis.ipynb" in _one_error_line(capsys) and _tree(own_run.parent) == before
+    empty = own_run.parent / "empty"
+    empty.mkdir()
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(empty), "--force") == 0
+    assert load_study(empty).design == "mos"
+
+
+def test_a_study_inside_the_runs_own_folders_is_refused(own_run, capsys):
+    before = _tree(own_run)
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(own_run / "outputs" / "tiny-a" / "mine")) == 2
+    assert "outputs" in _one_error_line(capsys) and _tree(own_run) == before
 
 
 def test_invite_prints_personal_links(run_dir, capsys):

@@ -13,7 +13,8 @@ from colorbench.cli import main
 from colorbench.results import read_results
 from colorbench.study.analysis import analyze
 from colorbench.study.create import CreateOptions, create_study
-from colorbench.study.export import ITEM_COLUMNS, RATING_COLUMNS
+from colorbench.study.export import ITEM_COLUMNS, RATING_COLUMNS, ROLE_COLUMN
+from colorbench.study.folder import STUDY_MARKER
 from colorbench.study.report import people_section
 from colorbench.study.spec import DB_FILE, file_sha256
 from colorbench.study.store import Store
@@ -52,14 +53,14 @@ def test_mos_export_is_the_rated_folder_format(run_dir):
     assert main(["study", "export", str(folder)]) == 0
     export = folder / "export"
     items, ratings = _read(export / "items.csv"), _read(export / "ratings.csv")
-    assert list(items.columns) == ITEM_COLUMNS and list(ratings.columns) == RATING_COLUMNS
+    assert list(items.columns) == [*ITEM_COLUMNS, ROLE_COLUMN] and list(ratings.columns) == RATING_COLUMNS
     main_trials = {t.id: t for t in study.trials if t.kind == "main"}
     assert sorted(items["item"]) == sorted(main_trials)
     for row in items.itertuples():
         t = main_trials[row.item]
         assert row.scene == f"{t.dataset}/{t.image_id}" and row.system == t.system
         assert file_sha256(export / row.reference) == study.images[t.reference] and file_sha256(export / row.test) == study.images[t.test]
-        assert (row.test == row.reference) == (row.system == "")
+        assert (row.test == row.reference) == (row.system == "") == (row.role == "reference")
     assert sorted(set(ratings["rater"])) == sorted(kept) and dropped not in set(ratings["rater"])
     assert len(ratings) == 2 * len(main_trials) and set(ratings["item"]) == set(main_trials)  # no practice or vigilance rows
     assert set(ratings["design"]) == {"mos"} and set(ratings["scale_min"]) == {"1"} and set(ratings["scale_max"]) == {"5"}
@@ -70,7 +71,7 @@ def test_mos_export_is_the_rated_folder_format(run_dir):
     assert info["not_written"] == {"practice": 3, "vigilance": 6, "main_from_excluded_raters": len(main_trials)}
     assert info["run_id"] == "run-1" and info["study_fingerprint"] == study.fingerprint
     assert main(["study", "export", str(folder)]) == 0  # again: replaced whole
-    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [STUDY_MARKER]  # no staging left
 
 
 def test_2afc_export_scores_one_when_the_colourisation_was_picked(run_dir):

@@ -3,11 +3,15 @@ refused request gets its status and writes nothing; a repeated answer counts onc
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
+import time
+from urllib.parse import urlsplit
 
 import pytest
 from ci_browser.study_server import (
+    Server,
     _env,
     db_rows,
     make_study,
@@ -111,6 +115,8 @@ def test_paths_outside_the_study_are_404(live, path):
     ({"trial": 7, "response": "left", "latency_ms": 10}, "application/json", 400),
     ({"trial": "{trial}", "response": "left", "latency_ms": 10}, "text/plain", 415),
     ({"trial": "{trial}", "response": "left", "latency_ms": 10, "pad": "x" * 10000}, "application/json", 413),
+    (b"[" * 2000 + b"]" * 2000, "application/json", 400),  # nested past the parser's recursion limit, under 4 KiB
+    (b'{"trial": ' + b"[" * 1500 + b"]" * 1500 + b"}", "application/json", 400),
 ])
 def test_malformed_answers_are_refused(live, body, content_type, status):
     token = new_token(live["url"])
@@ -185,3 +191,48 @@ def test_a_killed_server_loses_no_vote_and_its_stale_lock_is_taken_over(tmp_path
         assert status == 200 and json.loads(data)["progress"]["answered"] == 1
     assert db_rows(study, "SELECT trial, response, latency_ms FROM responses") == [(first, "4", 321)]
     assert not (study / ".colorbench.lock").exists()  # a clean stop removes it
+
+
+def _raw_post(url: str, head: str, first_bytes: bytes) -> tuple[bytes, float]:
+    """Send a request head and a first piece of its body on a real socket; the server's first
+    reply bytes (b"" if it closed) and the seconds it took, or a socket.timeout after 15 s."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=15) as s:
+        start = time.monotonic()
+        s.sendall(head.encode() + first_bytes)
+        return s.recv(4096), time.monotonic() - start
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(live):
+    """A declared 300 MiB body: 413 after the first KiB, while the rest is still unsent."""
+    token = new_token(live["url"])
+    before = response_count(live["study"])
+    head = (f"POST /s/{token}/answer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {300 * 2**20}\r\n\r\n")
+    reply, seconds = _raw_post(live["url"], head, b" " * 1024)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert seconds < 10 and response_count(live["study"]) == before
+
+
+def test_a_chunked_body_is_cut_at_the_limit(live):
+    """No Content-Length: the body is read up to the 4 KiB limit, then refused (the sender never ends it)."""
+    token = new_token(live["url"])
+    head = (f"POST /s/{token}/answer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"1000\r\n" + b" " * 4096 + b"\r\n"
+    reply, _ = _raw_post(live["url"], head, chunk * 2)  # 8 KiB sent, no closing 0-chunk
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+
+
+def test_a_lan_server_warns_and_sigterm_prints_stopped(tmp_path):
+    study = make_study(tmp_path, "mos", "--per-baseline", "1", "--practice", "1", "--vigilance", "1")
+    server = Server(study, "--host", "0.0.0.0")
+    try:
+        server.wait_ready()
+        assert request(f"http://127.0.0.1:{urlsplit(server.url).port}", "GET", "/")[0] == 200
+    finally:
+        err = server.stop()  # SIGTERM
+    assert server.proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert any("warning" in line and "--host 0.0.0.0" in line and "no login" in line for line in lines), err
+    assert lines[-1] == "colorbench study serve: stopped", err

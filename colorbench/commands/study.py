@@ -27,6 +27,7 @@ def _create(args) -> int:
     for dataset, ids in study.settings.skipped_scenes.items():
         print(f"colorbench study: {dataset}: {len(ids)} test images left out (an image missing or outside the run folder): "
               f"{', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''}", file=sys.stderr)
+    _note_reused_scenes(study)
     kinds = {k: sum(t.kind == k for t in study.trials) for k in ("main", "practice", "vigilance")}
     print(f"study {study.name} ({study.design}): {kinds['main']} trials ({study.settings.per_baseline} per baseline and dataset; "
           f"{', '.join(study.settings.baselines)} on {', '.join(study.settings.datasets)}), {kinds['practice']} practice, "
@@ -34,6 +35,18 @@ def _create(args) -> int:
     print(f"folder: {folder}")
     print(f"next:   colorbench study serve {folder}")
     return 0
+
+
+def _note_reused_scenes(study) -> None:
+    """MOS only (2AFC refuses): practice and vigilance trials that fell back on main scenes."""
+    main_scenes = {(t.dataset, t.image_id) for t in study.trials if t.kind == "main"}
+    extra = [(t.dataset, t.image_id) for t in study.trials if t.kind != "main"]
+    reused = sum(scene in main_scenes for scene in extra)
+    if reused:
+        left = len(extra) - reused  # the other scenes are used up first
+        print(f"colorbench study: {reused} of the {len(extra)} practice and vigilance trials show main scenes: only {left} "
+              f"test image{'s lie' if left != 1 else ' lies'} outside the {study.settings.per_baseline} main scenes of each dataset "
+              "(MOS raters see every main scene anyway; lower --per-baseline to avoid it)", file=sys.stderr)
 
 
 def _serve(args) -> int:

@@ -10,6 +10,7 @@ confidence intervals colorbench.human.resample, system rankings colorbench.human
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -62,6 +63,25 @@ def _missing_files(rs: RatedSet) -> list[str]:
     return [i.id for i in rs.items if not (i.test.is_file() and i.reference.is_file())]
 
 
+def _why_none(rs: RatedSet, zs: ZScores, missing: list[str], unrated: list[str]) -> str:
+    """Why every test image was left out, in counts."""
+    tests = [i.id for i in rs.items if not i.is_reference]
+    if not tests:
+        return "every item is a reference rated against itself"
+    reasons = []
+    gone_files, no_z = set(missing).intersection(tests), set(unrated).intersection(tests)
+    if gone_files:
+        reasons.append(f"{len(gone_files)} with an image file missing")
+    if no_z:
+        raters = rs.ratings["rater"].nunique()
+        constant = len(zs.excluded_raters)
+        who = f"all {raters} raters" if constant == raters else f"{constant} of {raters} raters"
+        why = [f"{who} gave constant ratings, which have no z-score (--zscore none uses the raw scores)"] if constant else []
+        why += [f"{zs.unpaired} test ratings lack the rater's rating of the reference"] if zs.unpaired else []
+        reasons.append(f"{len(no_z)} without a z-score: {', '.join(why) or 'not rated'}")
+    return "; ".join(reasons)
+
+
 def score(rs: RatedSet, metrics: list[str], zscore: str = "auto", strict: bool = False, batch_size: int = 16,
           progress: Callable[[int], None] | None = None) -> Inputs:
     zs = zscores(rs, zscore)
@@ -75,7 +95,7 @@ def score(rs: RatedSet, metrics: list[str], zscore: str = "auto", strict: bool =
     gone.update(unrated)
     pairs = [Pair(i.id, i.test, i.reference) for i in rs.items if not i.is_reference and i.id not in gone]
     if not pairs:
-        raise DataError(f"{rs.name}: no rated test image with both image files present")
+        raise DataError(f"{rs.name}: no rated test image left to score: {_why_none(rs, zs, missing, unrated)}")
     result = score_pairs(pairs, metrics, MetricContext(device=torch.device("cpu")), batch_size=batch_size,
                          size_policy="error" if strict else "exclude", strict=strict, progress=progress)
     values = {n: result.values[n].per_image.double().numpy() for n in metrics if n in result.values}
@@ -110,6 +130,17 @@ def _point(s: np.ndarray, y: np.ndarray, scene_idx: np.ndarray, n_scenes: int) -
             "plcc_fit": how, "within": within}
 
 
+def _undefined(n: int, s: np.ndarray, y: np.ndarray) -> str | None:
+    """Why the metric has no correlation with people (None when it has one)."""
+    if n < 3:
+        return f"{n} rated images with a value (a correlation needs 3)"
+    if not C.varies(s):
+        return "no variation: the metric is constant over the rated images"
+    if not C.varies(y[np.isfinite(s)]):
+        return "no variation: people's scores are all equal"
+    return None
+
+
 def _num(x):
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -131,13 +162,14 @@ def analyse(inp: Inputs, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) ->
     reps = _replicates(inp, scene_idx, n_resamples, seed)
     names = list(inp.values)
     specs = {n: METRICS.get(n) for n in names}
-    X = np.column_stack([C.signed(inp.values[n], specs[n].higher_is_better) for n in names])
-    boot = correlation_replicates(X, reps)
+    # float-noise ties merged once, for the point values and every replicate alike (correlation.tie_close)
+    X = C.tie_close(np.column_stack([C.signed(inp.values[n], specs[n].higher_is_better) for n in names]))
+    boot = correlation_replicates(X, dataclasses.replace(reps, mean_z=C.tie_close(reps.mean_z)))
     metrics = {}
     for j, n in enumerate(names):
-        p = _point(X[:, j], y, scene_idx, len(scenes))
+        p = _point(X[:, j], C.tie_close(y), scene_idx, len(scenes))
         metrics[n] = {
-            "direction": direction_word(specs[n]), "n": p["n"],
+            "direction": direction_word(specs[n]), "n": p["n"], "undefined": _undefined(p["n"], X[:, j], y),
             "srcc": _num(p["srcc"]), "srcc_ci": _ci(boot["srcc"][:, j]),
             "krcc": _num(p["krcc"]), "krcc_ci": _ci(boot["krcc"][:, j]),
             "plcc": _num(p["plcc"]), "plcc_fit": p["plcc_fit"],

@@ -4,6 +4,11 @@ Sign convention: every correlation is computed on the *signed* metric value, s =
 higher-is-better metrics and s = -x for lower-is-better ones, so a positive number means the
 metric agrees with people. Metrics without a better direction (colorfulness) keep s = x.
 
+Ties: two values that differ by at most TIE_RTOL of the larger magnitude are equal (float
+noise, not a difference people could see); runs of such values are set to their smallest before
+ranking (tie_close). A metric (or a people's score) with no variation left is undefined: its
+correlations are NaN, reported as undefined, never a number computed from the noise.
+
 - SRCC: scipy.stats.spearmanr (ties get average ranks).
 - KRCC: scipy.stats.kendalltau, tau-b.
 - PLCC: Pearson correlation between people's scores y and q(t), where q is the 5-parameter
@@ -39,12 +44,44 @@ def logistic5_jacobian(s, b1, b2, b3, b4, b5):
     return np.column_stack([sig - 0.5, b1 * slope * (s - b3), -b1 * slope * b2, s, np.ones_like(s)])
 
 
+TIE_RTOL = 1e-6  # one part in a million: above float32 rounding, far below any printed digit
+
+
+def tie_close(values, rtol: float = TIE_RTOL) -> np.ndarray:
+    """A copy in which every run of values (sorted, along axis 0) whose neighbours differ by at
+    most rtol * the larger magnitude takes the run's smallest value; NaN and inf stay as they are."""
+    x = np.array(values, dtype=float)
+    if x.size == 0:
+        return x
+    cols = x.reshape(len(x), -1)
+    order = np.argsort(cols, axis=0, kind="stable")  # NaN last
+    ranked = np.take_along_axis(cols, order, axis=0)
+    with np.errstate(invalid="ignore"):
+        gap = np.diff(ranked, axis=0)
+        close = np.isfinite(gap) & (gap <= rtol * np.maximum(np.abs(ranked[1:]), np.abs(ranked[:-1])))
+    rows = np.arange(len(cols))[:, None]
+    start = np.maximum.accumulate(np.where(np.vstack([np.zeros((1, cols.shape[1]), bool), close]), 0, rows), axis=0)
+    np.put_along_axis(cols, order, np.take_along_axis(ranked, start, axis=0), axis=0)
+    return cols.reshape(x.shape)
+
+
+def varies(values) -> bool:
+    """More than one distinct finite value once float-noise ties are merged."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return v.size > 1 and np.ptp(tie_close(v)) > 0
+
+
 def srcc(s: np.ndarray, y: np.ndarray) -> float:
-    return float(stats.spearmanr(s, y)[0])
+    if not (varies(s) and varies(y)):
+        return float("nan")
+    return float(stats.spearmanr(tie_close(s), tie_close(y))[0])
 
 
 def krcc(s: np.ndarray, y: np.ndarray) -> float:
-    return float(stats.kendalltau(s, y)[0])
+    if not (varies(s) and varies(y)):
+        return float("nan")
+    return float(stats.kendalltau(tie_close(s), tie_close(y))[0])
 
 
 _LOWER = (0.0, 0.0, -np.inf, 0.0, -np.inf)  # b1, b2, b4 >= 0: monotone non-decreasing
@@ -70,7 +107,7 @@ LOGISTIC_MAX_EVALUATIONS = 1000  # not converged by then: not used (linear PLCC)
 def fit_logistic(s: np.ndarray, y: np.ndarray) -> LogisticFit:
     s, y = np.asarray(s, dtype=float), np.asarray(y, dtype=float)
     mean, sd = float(s.mean()), float(s.std())
-    if not sd > 0:
+    if not (sd > 0 and varies(s)):
         return LogisticFit(None, mean, 1.0, 1.0, "the metric is constant")
     if s.size < LOGISTIC_MIN_POINTS:
         return LogisticFit(None, mean, sd, 1.0, f"fewer than {LOGISTIC_MIN_POINTS} images for the logistic fit")
@@ -92,7 +129,7 @@ def fit_logistic(s: np.ndarray, y: np.ndarray) -> LogisticFit:
 def plcc(s: np.ndarray, y: np.ndarray, fit: LogisticFit | None = None) -> tuple[float, str]:
     """(signed PLCC after the logistic mapping, 'logistic' or 'linear')."""
     s, y = np.asarray(s, dtype=float), np.asarray(y, dtype=float)
-    if not (s.std() > 0 and y.std() > 0):  # a constant metric or constant people: undefined
+    if not (varies(s) and varies(y)):  # a constant metric or constant people (up to float noise): undefined
         return float("nan"), "linear"
     fit = fit or fit_logistic(s, y)
     if fit.params is None:

@@ -99,8 +99,8 @@ def _items(folder: Path) -> list[RatedItem]:
     items = []
     for gt, test in zip(pairs["Ground Truth File"], pairs["Recolour File"]):
         stem = test.removesuffix(".jpg")
-        items.append(RatedItem(stem, folder / IMAGES / gt, folder / IMAGES / test,
-                               gt.removesuffix("_gt.jpg"), systems.get(stem)))
+        items.append(RatedItem(stem, folder / IMAGES / gt, folder / IMAGES / test, gt.removesuffix("_gt.jpg"),
+                               systems.get(stem), is_reference=test == gt))  # HECD lists the ground truth as its own recolour
     return items
 
 

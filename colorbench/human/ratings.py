@@ -19,8 +19,8 @@ Per-image scores computed from the raw ratings:
   * "none": z(r, i) = x(r, i), the raw score; the "mean z-score" is then the MOS (for 2AFC the
     fool rate).
 
-  "auto" picks "difference" when the set rates its references (an item whose test image is its
-  reference image); else "none" on a 0..1 scale (2AFC: each answer already compares the image
+  "auto" picks "difference" when the set rates its references (items whose role is the reference
+  rated against itself); else "none" on a 0..1 scale (2AFC: each answer already compares the image
   with the real photo beside it, and a z-score of 0/1 answers would drop every rater who was
   never fooled); else "rater". Raters whose values are all equal (SD 0) have no z-score and
   are excluded, as are test ratings whose rater never rated that reference; both are counted and
@@ -52,10 +52,9 @@ class RatedItem:
     test: Path  # the rated image; == reference for the reference rated against itself
     scene: str  # group for within-scene statistics and the scene bootstrap
     system: str | None  # the method that produced the test image, if any
-
-    @property
-    def is_reference(self) -> bool:
-        return self.test == self.reference
+    # the reference rated against itself: a role the source records, never inferred from the files
+    # (an output identical to the photo, as the oracle's, has the photo's bytes but is rated as an output)
+    is_reference: bool
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,14 @@ def text_table(result: dict) -> str:
     rows = [("metric", "better", "n", "SRCC", "95% CI", "KRCC", "PLCC", "within-scene SRCC", "systems tau")]
     for name, m in result["metrics"].items():
         tau = result["systems"]["metrics"][name]["kendall_tau"]
-        rows.append((name, m["direction"], str(m["n"]), _fmt(m["srcc"]), _ci(m["srcc_ci"]), _fmt(m["krcc"]),
+        srcc = "undefined" if m.get("undefined") else _fmt(m["srcc"])
+        rows.append((name, m["direction"], str(m["n"]), srcc, _ci(m["srcc_ci"]), _fmt(m["krcc"]),
                      _fmt(m["plcc"]), _fmt(m["within_scene"]["srcc"]), _fmt(tau)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"{name}: undefined ({m['undefined']})" for name, m in result["metrics"].items() if m.get("undefined")]
+    lines += [f"{name}: no value for {', '.join(r['missing'])} (left out of its ranking and systems tau)"
+              for name, r in result["systems"]["metrics"].items() if r.get("missing")]
     people = result["systems"]["people"]
     if people:
         lines.append("")
@@ -77,10 +81,15 @@ def _tables(inputs: Inputs, result: dict) -> dict[str, list[list]]:
     systems = [["system", "rank", "n_images", "mean_z", "mean_z_lo", "mean_z_hi", "mos", "mos_lo", "mos_hi",
                 *(f"{n}_rank" for n in names)]]
     for p in people:
-        ranks = [result["systems"]["metrics"][n]["ranking"].index(p["system"]) + 1 for n in names]
+        ranks = [_rank(result["systems"]["metrics"][n]["ranking"], p["system"]) for n in names]
         systems.append([p["system"], p["rank"], p["n_images"], p["mean_z"], *(p["mean_z_ci"] or ["", ""]),
                         p["mos"], *(p["mos_ci"] or ["", ""]), *ranks])
     return {"per_image.csv": per_image, "metrics.csv": metrics, "per_scene.csv": per_scene, "systems.csv": systems}
+
+
+def _rank(ranking: list[str], system: str) -> int | str:
+    """1-based place in a metric's ranking; '' for a system without a value of the metric."""
+    return ranking.index(system) + 1 if system in ranking else ""
 
 
 def _html(inputs: Inputs, result: dict) -> str:
@@ -96,7 +105,7 @@ def _html(inputs: Inputs, result: dict) -> str:
     order = sorted(set(scenes))
     legend = [(s, PALETTE[k % len(PALETTE)]) for k, s in enumerate(order)]
     return env.get_template("agreement.html").render(
-        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=_fmt, ci=_ci)
+        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=_fmt, ci=_ci, rank=_rank)
 
 
 def write(out: str | Path, inputs: Inputs, result: dict) -> None:

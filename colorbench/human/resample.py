@@ -7,6 +7,11 @@ recomputed as the mean of its drawn ratings' z-scores (an item none of whose rat
 has no value in that replicate and drops out of it). The per-rating z-scores themselves are
 not recomputed: a rater's normalisation depends only on that rater's own ratings, which a
 rater draw keeps whole. Seeded (numpy PCG64), percentile intervals.
+
+Memory: the rater draws are made a few replicates at a time (colorbench.stats.resample_counts,
+the same random stream as one draw of all of them), so memory grows with the ratings
+and with items x replicates, not with raters x replicates (1M crowd raters x 1000 replicates
+would be 8 GB of weights).
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse, stats
+
+from colorbench.stats import resample_counts
 
 from . import DEFAULT_RESAMPLES
 
@@ -45,10 +52,19 @@ def rater_sums(item_of_rating: np.ndarray, rater_of_rating: np.ndarray, z: np.nd
     return zsum, cnt
 
 
-def _weighted_means(item_of_rating, rater_of_rating, values, n_items, n_raters, weights) -> np.ndarray:
-    vsum, cnt = rater_sums(item_of_rating, rater_of_rating, values, n_items, n_raters)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(vsum @ weights) / np.asarray(cnt @ weights)
+def _rater_weighted_means(rng: np.random.Generator, sums: list[tuple[sparse.csr_matrix, sparse.csr_matrix]],
+                          n_raters: int, n_resamples: int) -> list[np.ndarray]:
+    """For each (value sums, counts) pair, the (n_items, B) means under B rater draws with
+    replacement, drawn a few replicates at a time (colorbench.stats.resample_counts)."""
+    out = [np.empty((s.shape[0], n_resamples)) for s, _ in sums]
+    for b, counts in resample_counts(rng, n_raters, n_resamples):
+        weights = np.ascontiguousarray(counts.T, dtype=float)  # (R, k), as sparse @ wants it
+        del counts
+        for (vsum, cnt), means in zip(sums, out):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[:, b] = np.asarray(vsum @ weights) / np.asarray(cnt @ weights)
+        del weights  # freed before the next chunk is drawn: one chunk alive at a time
+    return out
 
 
 def draw(item_of_rating: np.ndarray, rater_of_rating: np.ndarray, z: np.ndarray, score: np.ndarray,
@@ -58,10 +74,8 @@ def draw(item_of_rating: np.ndarray, rater_of_rating: np.ndarray, z: np.ndarray,
     rng = np.random.default_rng(seed)
     n_items, n_scenes = len(item_scene), int(item_scene.max()) + 1
     n_raters = int(rater_of_rating.max()) + 1
-    weights = rng.multinomial(n_raters, np.full(n_raters, 1.0 / n_raters), size=n_resamples).T.astype(float)
-    args = (item_of_rating, rater_of_rating)
-    mean_z = _weighted_means(*args, z, n_items, n_raters, weights)
-    mos = _weighted_means(*args, score, n_items, n_raters, weights)
+    sums = [rater_sums(item_of_rating, rater_of_rating, v, n_items, n_raters) for v in (z, score)]
+    mean_z, mos = _rater_weighted_means(rng, sums, n_raters, n_resamples)
     draws = rng.integers(0, n_scenes, size=(n_resamples, n_scenes))
     members = tuple(np.flatnonzero(item_scene == s) for s in range(n_scenes))
     return Replicates(draws, mean_z, members, mos)

@@ -7,14 +7,15 @@ kept). A system's metric value is the unweighted mean of the metric over the sam
 `colorbench score` reports it. Rankings are best first: by people's mean z-score, and by each
 metric's signed value (higher is better after negating lower-is-better metrics). Kendall tau
 (tau-b) compares each metric's system scores with people's; with six systems it moves in
-steps of 1/15, so a single swapped pair changes it by 0.13.
+steps of 1/15, so a single swapped pair changes it by 0.13. A system without any finite value
+of a metric (msssim_ab under 176 px, PSNR of an output identical to the photo) is listed under
+`missing` for it: the metric's ranking and its tau cover the systems that have a value.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from .correlation import signed
+from .correlation import krcc, signed, tie_close
 from .resample import Replicates, percentile_ci
 
 
@@ -52,16 +53,18 @@ def people_table(systems: list[str | None], mean_z: np.ndarray, mos: np.ndarray,
 
 def metric_ranking(systems: list[str | None], values: np.ndarray, higher_is_better: bool | None,
                    people: list[dict]) -> dict:
-    """The systems by one metric: their mean values, the ranking, and Kendall tau with people."""
+    """The systems by one metric: their mean values, the ranking and Kendall tau with people over
+    the systems with a value, and the systems without one."""
     arr = np.array([s or "" for s in systems])
     names = [row["system"] for row in people]
     means = {n: _mean_finite(values[arr == n]) for n in names}
-    if not all(np.isfinite(list(means.values()))):  # a system without any value of this metric
-        return {"values": {n: m if np.isfinite(m) else None for n, m in means.items()}, "ranking": [], "kendall_tau": None}
-    score = {n: float(signed(np.array([means[n]]), higher_is_better)[0]) for n in names}
-    ranking = sorted(names, key=lambda n: -score[n])
-    tau = stats.kendalltau([score[n] for n in names], [row["mean_z"] for row in people])[0] if len(names) > 1 else np.nan
-    return {"values": means, "ranking": ranking, "kendall_tau": None if np.isnan(tau) else float(tau)}
+    have = [n for n in names if np.isfinite(means[n])]
+    score = dict(zip(have, tie_close(signed(np.array([means[n] for n in have]), higher_is_better))))
+    ranking = sorted(have, key=lambda n: -score[n])
+    people_z = {row["system"]: row["mean_z"] for row in people}
+    tau = krcc(np.array([score[n] for n in have]), np.array([people_z[n] for n in have])) if len(have) > 1 else np.nan
+    return {"values": {n: m if np.isfinite(m) else None for n, m in means.items()}, "ranking": ranking,
+            "kendall_tau": None if np.isnan(tau) else float(tau), "missing": [n for n in names if n not in score]}
 
 
 def _mean_finite(v: np.ndarray) -> float:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from colorbench.study.bootstrap import LEVEL, RESAMPLES, SCHEME, two_way_bootstrap
 from colorbench.study.spec import (
+    ANALYSIS_FILE,
     DB_FILE,
     GROUND_TRUTH,
     MOS_SCALE,
@@ -31,7 +32,6 @@ from colorbench.study.spec import (
 )
 from colorbench.study.store import Store, now, rater_id
 
-ANALYSIS_FILE = "analysis.json"
 ANALYSIS_SCHEMA = "colorbench.study-analysis/1"
 COLUMNS = ["rater", "trial", "kind", "dataset", "image_id", "system", "response", "score", "latency_ms", "time"]
 

@@ -14,6 +14,7 @@ from colorbench.errors import DataError, UsageError
 from colorbench.files import write_json
 from colorbench.lock import OutputLocked, RunLock
 from colorbench.registry import Registry, UnknownNameError
+from colorbench.study.folder import mark_study_folder, replace_refusal
 from colorbench.study.spec import (
     DB_FILE,
     GROUND_TRUTH,
@@ -182,18 +183,39 @@ def _check(opts: CreateOptions) -> None:
         raise UsageError(f"--name {opts.name!r}: use letters, digits, '_', '-' and '.' (up to 64, not starting with '.')")
 
 
+RUN_SUBFOLDERS = ("gt", "outputs", "reports")  # what `colorbench run` rewrites and cleans
+
+
+def check_target(run_dir: Path, target: Path, force: bool, option: str) -> None:
+    """The study folder may not lie in the run's own subfolders, and an existing one is replaced
+    only with --force and only when it is a study's (study.folder); nothing is touched here.
+    `option` names where the folder came from (--out or --name) in the messages."""
+    where = target.resolve()
+    for sub in RUN_SUBFOLDERS:
+        if where.is_relative_to((run_dir / sub).resolve()):
+            raise UsageError(f"{option} {target}: inside the run's {sub}/ folder, which `colorbench run` rewrites and cleans; "
+                             "put the study elsewhere (the default is RUN_DIR/studies/NAME)")
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not force:
+        raise UsageError(f"{target} exists; pass --force to replace it (its votes are discarded) or choose another --name")
+    refusal = replace_refusal(target)
+    if refusal:
+        raise UsageError(f"{option} {target} {refusal}; --force replaces only a colorbench study folder")
+
+
 def create_study(run_dir: Path, opts: CreateOptions) -> tuple[Path, Study]:
     run_dir = Path(run_dir)
     _check(opts)
     meta = read_run(run_dir)
     name = opts.name or opts.design
     target = Path(opts.out) if opts.out else run_dir / "studies" / name
-    if target.exists() and not opts.force:
-        raise UsageError(f"{target} exists; pass --force to replace it (its votes are discarded) or choose another --name")
+    check_target(run_dir, target, opts.force, "--out" if opts.out else "--name")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the folder is meant to be shared
     try:
+        mark_study_folder(staging)  # first, as a run marks its folder
         study = _build(run_dir, meta, opts, name, staging)
         write_json(staging / STUDY_FILE, to_dict(study))
         create_db(staging / DB_FILE, study.fingerprint)

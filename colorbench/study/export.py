@@ -1,7 +1,9 @@
 """`study export`: the counted votes as a rated folder (STUDY_DIR/export/), the shared long format.
 
-items.csv   item,reference,test,scene,system   one row per main trial; paths relative to the folder;
-            the hidden reference (MOS ground truth rated alone) has system "" and test == reference
+items.csv   item,reference,test,scene,system,role   one row per main trial; paths relative to the folder;
+            role "reference" for the hidden reference (MOS ground truth rated alone: system "",
+            test == reference), else "test" (an output identical to the photo, as the oracle's, has
+            test == reference too: the role, not the file, says which is the reference)
 ratings.csv rater,item,score,scale_min,scale_max,latency_ms,time,design   one row per counted
             response (MOS: 1..5; 2AFC: 1 if the colourisation was picked as the real photo, else 0)
 export.json provenance and what was left out (practice, vigilance, raters excluded by vigilance)
@@ -17,18 +19,27 @@ import pandas as pd
 from colorbench import __version__
 from colorbench.files import write_json, write_text
 from colorbench.study.analysis import counted_votes, votes_frame
-from colorbench.study.spec import IMAGES_DIR, MOS_SCALE, Study, load_study
+from colorbench.study.spec import (
+    EXPORT_DIR,
+    GROUND_TRUTH,
+    IMAGES_DIR,
+    MOS_SCALE,
+    Study,
+    load_study,
+)
 from colorbench.study.store import now
 
-EXPORT_DIR = "export"
-ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]
+ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]  # what a rated folder's items.csv must have
+ROLE_COLUMN, ROLES = "role", ("reference", "test")  # optional in a rated folder; written by the export
 RATING_COLUMNS = ["rater", "item", "score", "scale_min", "scale_max", "latency_ms", "time", "design"]
 
 
 def rated_tables(study: Study, counted: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     main = [t for t in study.trials if t.kind == "main"]
     items = pd.DataFrame([{"item": t.id, "reference": f"{IMAGES_DIR}/{t.reference}", "test": f"{IMAGES_DIR}/{t.test}",
-                           "scene": f"{t.dataset}/{t.image_id}", "system": t.system} for t in main], columns=ITEM_COLUMNS)
+                           "scene": f"{t.dataset}/{t.image_id}", "system": t.system,
+                           ROLE_COLUMN: ROLES[0] if t.system == GROUND_TRUTH else ROLES[1]} for t in main],
+                         columns=[*ITEM_COLUMNS, ROLE_COLUMN])
     lo, hi = MOS_SCALE if study.design == "mos" else (0, 1)
     ratings = pd.DataFrame({"rater": counted["rater"], "item": counted["trial"], "score": counted["score"], "scale_min": lo,
                             "scale_max": hi, "latency_ms": counted["latency_ms"], "time": counted["time"], "design": study.design},

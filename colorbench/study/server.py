@@ -4,10 +4,15 @@ Routes (TOKEN is the secret in a rater's link; an unknown one is 404):
   GET  /                     instructions and a Start button (POST /start makes a session)
   GET  /s/TOKEN              the trial page, or the thank-you page once every trial is answered
   GET  /s/TOKEN/next         JSON: the next unanswered trial (resume after a reload or closed tab)
-  POST /s/TOKEN/answer       JSON {"trial", "response", "latency_ms"}: 400 malformed, 415 not JSON,
-                             404 unknown trial, 403 a trial of another session; 200 {"recorded":
-                             false} for a repeat (the first answer stands)
+  POST /s/TOKEN/answer       JSON {"trial", "response", "latency_ms"}: 400 malformed (or nested
+                             too deeply), 415 not JSON, 413 over MAX_BODY, 404 unknown trial, 403 a
+                             trial of another session; 200 {"recorded": false} for a repeat (the
+                             first answer stands)
   GET  /s/TOKEN/img/NAME     an image of one of this session's trials, else 404
+
+Bodies: waitress itself refuses one over MAX_BODY (serve.py sets its max_request_body_size):
+on the Content-Length header, before reading any of it, or, chunked, as soon as the limit is
+passed. Flask's MAX_CONTENT_LENGTH refuses it again should the app run under another server.
 """
 from __future__ import annotations
 
@@ -80,6 +85,8 @@ def parse_answer(study: Study, body: bytes) -> tuple[str, int | str, int]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         _refuse(400, "body is not JSON")
+    except RecursionError:  # "[[[[...": nested deeper than the parser's recursion limit, well under MAX_BODY
+        _refuse(400, "body is nested too deeply")
     if not isinstance(data, dict) or set(data) != {"trial", "response", "latency_ms"}:
         _refuse(400, "body must be an object with exactly: trial, response, latency_ms")
     trial, response, latency = data["trial"], data["response"], data["latency_ms"]

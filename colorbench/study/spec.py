@@ -2,7 +2,8 @@
 
 A trial shows images from images/ (file names are the first 16 hex digits of the file's SHA-256):
 - MOS: `test` is rated on its own (a baseline's colourisation, or the ground truth itself when
-  `system` is "": the hidden reference; then test == reference).
+  `system` is "": the hidden reference; then test == reference). A trial's role is its `system`,
+  never the file: an output identical to the photo (the oracle's) also has test == reference.
 - 2AFC: `reference` (the real photo) and `test` (the colourisation) side by side.
 - vigilance trials: `test` is the ground truth with its hue rotated by 180 degrees.
 """
@@ -22,6 +23,8 @@ STUDY_SCHEMA = "colorbench.study/1"
 STUDY_FILE = "study.json"
 IMAGES_DIR = "images"
 DB_FILE = "responses.sqlite"
+ANALYSIS_FILE = "analysis.json"  # written by `study analyze`
+EXPORT_DIR = "export"  # written by `study export`
 IMAGE_NAME = re.compile(r"^[0-9a-f]{16}\.png$")
 GROUND_TRUTH = ""  # `system` of a hidden-reference trial
 MOS_SCALE = (1, 5)

@@ -3,7 +3,10 @@
 Sampling: per dataset, N scenes are drawn without replacement from the usable test images and
 every selected baseline is shown on the same N scenes (plus the ground truth itself for MOS), so
 baselines are compared on identical content. Practice and vigilance trials use scenes outside
-that sample while there are any left, so they do not reveal a main trial's real photo.
+that sample. 2AFC needs enough of them (else `study create` refuses, naming the numbers): a real
+photo seen twice would give itself away, and practice feedback would reveal it. MOS raters see
+every main scene several times anyway; there, once the other scenes are used up, extra trials
+reuse main scenes and `study create` says how many did.
 
 Sessions: MOS raters see every main trial. 2AFC raters see each main scene once (a real photo
 seen twice would give itself away): session k shows scene j with baseline (j + k) mod B, so B
@@ -52,9 +55,14 @@ def sample_plans(design: str, candidates: dict[str, list[str]], baselines: list[
     if practice + vigilance > len(main_scenes) + len(leftover):
         raise UsageError(f"--practice {practice} and --vigilance {vigilance} need {practice + vigilance} distinct scenes; "
                          f"the selected datasets have {len(main_scenes) + len(leftover)} usable test images")
+    if design == "2afc" and practice + vigilance > len(leftover):
+        left = ", ".join(f"{d}: {len(ids)} - {per_baseline}" for d, ids in candidates.items())
+        raise UsageError(f"--practice {practice} and --vigilance {vigilance} need {practice + vigilance} test images outside the "
+                         f"{per_baseline} main scenes of each dataset (2AFC shows each real photo once); the selected datasets "
+                         f"have {len(leftover)} ({left}): lower --per-baseline, --practice or --vigilance")
     for dataset, image_id in main_scenes:
         plans += [Plan("main", dataset, image_id, s) for s in systems]
-    fallback = list(main_scenes)
+    fallback = list(main_scenes) if design == "mos" else []  # 2AFC: checked above, never needed
     for dataset, image_id in _draw_extra(practice, leftover, fallback, rng):
         plans.append(Plan("practice", dataset, image_id, systems[int(rng.integers(len(systems)))]))
     for dataset, image_id in _draw_extra(vigilance, leftover, fallback, rng):

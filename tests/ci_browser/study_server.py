@@ -45,9 +45,9 @@ def _env() -> dict:
 class Server:
     """`colorbench study serve` as a child process; `url` is read from its first line."""
 
-    def __init__(self, study: Path):
+    def __init__(self, study: Path, *extra: str):
         self.study = study
-        self.proc = subprocess.Popen(serve_command(study), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO)
+        self.proc = subprocess.Popen(serve_command(study, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO)
         self._lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self.url = ""
