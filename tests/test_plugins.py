@@ -188,3 +188,43 @@ def test_a_plugin_named_like_a_builtin_is_an_error_naming_both(tmp_path, plugin_
     assert main(["list", "baselines"]) == 2
     err = capsys.readouterr().err
     assert "shadow-plugin 1.2.3" in err and "built-in baseline 'gray'" in err and "\n" not in err.strip()
+
+
+def _user_pngs(folder, source, n):
+    """n PNGs of the user's own (copies of a run's outputs, under names of their own too)."""
+    folder.mkdir(parents=True)
+    files = sorted(source.iterdir())
+    for k in range(n):
+        (folder / (files[k].name if k < len(files) else f"own-{k}.png")).write_bytes(files[k % len(files)].read_bytes())
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_an_outputs_folder_inside_the_output_dir_is_refused_and_keeps_every_file(tmp_path, capsys):
+    # Before: RUN/outputs/{dataset}/mine lost every PNG that was not a test image ("extra"), exit 0.
+    first = _config(tmp_path, [{"name": "gray"}], datasets=[{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}}])
+    assert main(["run", first]) == 0
+    mine = tmp_path / "out" / "outputs" / "kodak24" / "mine"
+    before = _user_pngs(mine, tmp_path / "out" / "outputs" / "kodak24" / "gray", 8)
+    results = (tmp_path / "out" / "results.csv").read_bytes()
+    second = _config(tmp_path, [{"name": "gray"}, {"name": "mine", "outputs": str(tmp_path / "out" / "outputs" / "{dataset}" / "mine")}],
+                     datasets=[{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}}])
+    capsys.readouterr()
+    assert main(["run", second]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{second}: baselines[1].outputs: " in err and "overlap" in err and "\n" not in err, err
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    assert (tmp_path / "out" / "results.csv").read_bytes() == results
+
+
+def test_an_output_dir_inside_an_outputs_folder_is_refused(tmp_path, capsys):
+    first = _config(tmp_path, [{"name": "gray"}], out="first")
+    assert main(["run", first]) == 0
+    users = tmp_path / "users"
+    for ds in ("kodak24", "mcmaster"):
+        _user_pngs(users / ds, tmp_path / "first" / "outputs" / ds / "gray", 4)
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "mine", "outputs": str(users / "{dataset}")}], out="users/kodak24/run")
+    capsys.readouterr()
+    assert main(["run", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "baselines[1].outputs: " in err and "overlap" in err and "\n" not in err, err
+    assert not (users / "kodak24" / "run").exists()
