@@ -15,6 +15,8 @@ METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness"]
 VALUE_COLUMNS = ["metric", "value", "ci_low", "ci_high", "n"]
 
 PLUGIN = '''
+import sys
+
 import torch
 from colorbench.api import Baseline, BaselineInfo
 
@@ -47,6 +49,19 @@ def exploding():
 
 def not_a_baseline():
     return "a string"
+
+
+class Quitting(ZeroAB):
+    def colorize(self, L, target_rgb=None):
+        sys.exit(0)
+
+
+def quitting():
+    return Quitting()
+
+
+def exiting():
+    sys.exit(0)
 '''
 
 
@@ -56,6 +71,7 @@ def plugin_module(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "zeroab_plugin.py").write_text(PLUGIN)
     (folder / "broken_plugin.py").write_text("import torch\nraise ImportError('needs libfoo 2.0')\n")
+    (folder / "exits_plugin.py").write_text("import sys\nsys.exit(0)\n")
     monkeypatch.syspath_prepend(str(folder))
     return folder
 
@@ -133,6 +149,24 @@ def test_a_plugin_that_raises_fails_its_own_row_only(tmp_path, plugin_module, ca
     assert (table[table["baseline"] == "gray"]["status"] == "ok").all()
 
 
+def test_a_plugin_that_calls_sys_exit_while_colorizing_fails_its_own_row(tmp_path, plugin_module, capsys):
+    # Before: SystemExit(0) passed through the harness: exit 0, no results, no report.
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "quits", "model": "zeroab_plugin:quitting"}])
+    assert main(["run", path]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table[table["baseline"] == "quits"]["reason"] == "the model's code called sys.exit(0)").all()
+    assert (table[table["baseline"] == "gray"]["status"] == "ok").all()
+
+
+def test_modules_without_a_file_are_hashed_by_name_and_python_version():
+    import sys
+
+    from colorbench.plugins import code_sha256
+
+    assert code_sha256("sys") == code_sha256("sys") != code_sha256("builtins")
+    assert len(code_sha256("sys")) == 64 and not hasattr(sys, "__file__")
+
+
 BAD = [
     ("an import path to no module", {"name": "x", "model": "zeroab_plugn:create"}, "baselines[0].model", "no module 'zeroab_plugn'"),
     ("a module that fails to import", {"name": "x", "model": "broken_plugin:create"}, "baselines[0].model", "ImportError: needs libfoo 2.0"),
@@ -143,6 +177,14 @@ BAD = [
     ("an outputs folder that does not exist", {"name": "x", "outputs": "/nonexistent/{dataset}"}, "baselines[0].outputs", "no folder '/nonexistent/kodak24'"),
     ("outputs without {dataset}", {"name": "x", "outputs": "/tmp"}, "baselines[0].outputs", "has no {dataset}"),
     ("an unknown name", {"name": "x", "model": "zeroabb"}, "baselines[0].model", "unknown baseline 'zeroabb'"),
+    # issue 23 item 10: sys.exit(0) at import ended the run with exit 0 and no work; sys:exit and
+    # builtins:print gave an AttributeError traceback (no __file__ to hash)
+    ("a module that calls sys.exit at import", {"name": "x", "model": "exits_plugin:create"}, "baselines[0].model",
+     "importing 'exits_plugin' failed: it called sys.exit(0)"),
+    ("sys:exit", {"name": "x", "model": "sys:exit"}, "baselines[0].model", "not a factory returning a colorbench.api.Baseline"),
+    ("builtins:print", {"name": "x", "model": "builtins:print"}, "baselines[0].model", "not a factory returning a colorbench.api.Baseline"),
+    ("a factory that calls sys.exit", {"name": "x", "model": "zeroab_plugin:exiting"}, "baselines[0]",
+     "not a factory returning a colorbench.api.Baseline: it called sys.exit(0)"),
 ]
 
 
@@ -179,6 +221,17 @@ def test_an_installed_plugin_is_listed_and_runs_by_name(tmp_path, plugin_module,
     pd.testing.assert_frame_equal(_rows(tmp_path / "out", "zero"), _rows(tmp_path / "out", "gray"))
     source = json.loads((tmp_path / "out" / "run.json").read_text())["baselines"]["zero"]["source"]
     assert source["kind"] == "entry point" and source["package"] == "zero-plugin" and source["version"] == "1.2.3"
+
+
+def test_an_installed_plugin_that_is_a_builtin_function_is_refused(tmp_path, plugin_module, monkeypatch, capsys):
+    site = tmp_path / "site"
+    _install(site, "printer", "print-plugin", "builtins:print")
+    monkeypatch.syspath_prepend(str(site))
+    path = _config(tmp_path, [{"name": "printer"}])
+    assert main(["run", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "baselines[0].name: 'builtins:print' is a built-in function" in err and "\n" not in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_plugin_named_like_a_builtin_is_an_error_naming_both(tmp_path, plugin_module, monkeypatch, capsys):

@@ -129,12 +129,18 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
         outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
-    except Exception as exc:  # one baseline's failure must not lose the others' results
+    except (Exception, SystemExit) as exc:  # one baseline's failure (a plug-in's sys.exit too) must not end the run
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
-        outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.status, outcome.reason = "failed", _failure_reason(exc)
         outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
     return outcome
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):  # exit 0 from a plug-in would otherwise read as a successful run
+        return f"the model's code called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _bring_outputs(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
