@@ -62,6 +62,36 @@ def quitting():
 
 def exiting():
     sys.exit(0)
+
+
+class Broken(Baseline):
+    """Outputs that break the contract in one way each (issue 23 item 4)."""
+
+    def __init__(self, kind: str = "nan"):
+        super().__init__()
+        self.kind = kind
+        self.info = BaselineInfo(family="broken", paper="test", color_space="rgb" if kind == "rgb255" else "lab",
+                                 loss="none", input_size=None, learned=False)
+
+    def colorize(self, L, target_rgb=None):
+        if self.kind == "rgb255":
+            return (L / 100 * 255).expand(-1, 3, -1, -1)
+        out = torch.cat((L, torch.zeros_like(L).expand(-1, 2, -1, -1)), dim=1)
+        if self.kind == "nan":
+            out = out * float("nan")
+        elif self.kind == "half_nan":
+            out[..., : L.shape[-1] // 2] = float("nan")
+        elif self.kind == "inf":
+            out[:, 1, 0, 0] = float("inf")
+        elif self.kind == "far":
+            out[:, 1:] = 1000.0
+        elif self.kind == "edge":  # within the documented tolerance: accepted (the PNG clips it)
+            out[:, 1:] = 128.0 * 1.01
+        return out
+
+
+def broken(kind: str = "nan"):
+    return Broken(kind)
 '''
 
 
@@ -281,3 +311,30 @@ def test_an_output_dir_inside_an_outputs_folder_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "baselines[1].outputs: " in err and "overlap" in err and "\n" not in err, err
     assert not (users / "kodak24" / "run").exists()
+
+
+def test_outputs_that_break_the_contract_fail_their_row_with_the_count(tmp_path, plugin_module, monkeypatch, capsys):
+    # Before: every one of these was clamped and scored "ok" (PSNR 6.63 for all-NaN), exit 0.
+    site = tmp_path / "site"
+    _install(site, "broken-ep", "broken-plugin", "zeroab_plugin:broken")
+    monkeypatch.syspath_prepend(str(site))
+    kinds = {"nan": "returned 4096 of 4096 pixels with NaN or Inf values",
+             "half_nan": "returned 2048 of 4096 pixels with NaN or Inf values",
+             "inf": "returned 4 of 4096 pixels with NaN or Inf values",
+             "far": "returned 4096 of 4096 pixels outside the lab range ([0, 100], [-128, 128], tolerance 0.01 of each span); the output spans [1.155, 1000]",
+             "rgb255": "returned 4096 of 4096 pixels outside the rgb range ([0, 1], tolerance 0.01 of each span); the output spans [2.945, 255]"}
+    rows = [{"name": "gray"}, {"name": "edge", "model": "zeroab_plugin:broken", "params": {"kind": "edge"}},
+            {"name": "entry", "model": "broken-ep"}]
+    rows += [{"name": k, "model": "zeroab_plugin:broken", "params": {"kind": k}} for k in kinds]
+    path = _config(tmp_path, rows, datasets=[{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}}])
+    assert main(["run", path]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv", keep_default_na=False)
+    reasons = {b: set(g["reason"]) for b, g in table.groupby("baseline")}
+    assert (table[table["baseline"].isin(["gray", "edge"])]["status"] == "ok").all()
+    assert reasons["entry"] == {"ContractError: colorize() " + kinds["nan"]}  # an entry point passes the same check
+    for kind, words in kinds.items():
+        assert len(reasons[kind]) == 1 and words in reasons[kind].pop(), (kind, reasons)
+        assert (table[table["baseline"] == kind]["value"] == "").all()
+    index = (tmp_path / "out" / "reports" / "index.html").read_text()
+    assert kinds["half_nan"] in index and kinds["inf"] in index
+    assert "failed baselines: entry, nan, half_nan, inf, far, rgb255" in capsys.readouterr().err
