@@ -64,6 +64,16 @@ def exiting():
     sys.exit(0)
 
 
+_CALLS = []
+
+
+def exits_when_built_again():  # the plan's probe builds it once; the run builds it again
+    _CALLS.append(1)
+    if len(_CALLS) > 1:
+        sys.exit(3)
+    return ZeroAB()
+
+
 class Broken(Baseline):
     """Outputs that break the contract in one way each (issue 23 item 4)."""
 
@@ -160,7 +170,7 @@ def test_missing_and_extra_outputs_are_listed_and_strict_refuses_them(tmp_path, 
     template = str(tmp_path / "first" / "outputs" / "{dataset}" / "gray")
     second = _config(tmp_path, [{"name": "gray"}, {"name": "external", "outputs": template}], out="second")
     capsys.readouterr()
-    assert main(["run", second]) == 0
+    assert main(["run", second]) == 6  # a row scored on 3 of 4 images: partial unless allow_partial
     said = capsys.readouterr().out
     assert "external on kodak24: 1 missing output file(s)" in said and "1 extra output file(s)" in said
     rows = _rows(tmp_path / "second", "external")
@@ -184,8 +194,15 @@ def test_a_plugin_that_calls_sys_exit_while_colorizing_fails_its_own_row(tmp_pat
     path = _config(tmp_path, [{"name": "gray"}, {"name": "quits", "model": "zeroab_plugin:quitting"}])
     assert main(["run", path]) == 6
     table = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert (table[table["baseline"] == "quits"]["reason"] == "the model's code called sys.exit(0)").all()
+    assert (table[table["baseline"] == "quits"]["reason"] == "ContractError: the model's colorize() called sys.exit(0)").all()
     assert (table[table["baseline"] == "gray"]["status"] == "ok").all()
+
+
+def test_a_plugin_that_calls_sys_exit_while_being_built_for_the_run_fails_its_own_row(tmp_path, plugin_module):
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "quits", "model": "zeroab_plugin:exits_when_built_again"}])
+    assert main(["run", path]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (table[table["baseline"] == "quits"]["reason"] == "the model's code called sys.exit(3)").all()
 
 
 def test_modules_without_a_file_are_hashed_by_name_and_python_version():
@@ -338,3 +355,41 @@ def test_outputs_that_break_the_contract_fail_their_row_with_the_count(tmp_path,
     index = (tmp_path / "out" / "reports" / "index.html").read_text()
     assert kinds["half_nan"] in index and kinds["inf"] in index
     assert "failed baselines: entry, nan, half_nan, inf, far, rgb255" in capsys.readouterr().err
+
+
+def test_an_outputs_row_scored_on_some_images_is_never_ranked_and_the_run_is_partial(tmp_path, capsys):
+    # Before: a row scored on 2 of 4 images was bold "best" under "kodak24 (N = 4)", exit 0; only
+    # results.csv said n = 2.
+    kodak = [{"name": "kodak24", "split": {"train": 0.0, "val": 0.0, "test": 1.0}}]
+    first = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}], out="first", datasets=kodak)
+    assert main(["run", first]) == 0
+    part = tmp_path / "part" / "kodak24"
+    part.mkdir(parents=True)
+    for f in sorted((tmp_path / "first" / "outputs" / "kodak24" / "oracle").iterdir())[:2]:  # perfect, but only 2
+        (part / f.name).write_bytes(f.read_bytes())
+    rows = [{"name": "full", "outputs": str(tmp_path / "first" / "outputs" / "{dataset}" / "gray")},
+            {"name": "part", "outputs": str(tmp_path / "part" / "{dataset}")}]
+    second = _config(tmp_path, rows, out="second", datasets=kodak)
+    capsys.readouterr()
+    assert main(["run", second]) == 6
+    err = capsys.readouterr().err
+    assert "not ranked: part on kodak24: 2 of 4 (allow_partial: true on a row accepts it)" in err, err
+    table = pd.read_csv(tmp_path / "second" / "results.csv")
+    mine, full = table[table["baseline"] == "part"], table[table["baseline"] == "full"]
+    assert (mine["subset"]).all() and (mine["n"] == 2).all() and mine["p_vs_best"].isna().all()
+    assert (mine.loc[mine["higher_is_better"].notna(), "best"] == False).all()  # noqa: E712
+    assert not full["subset"].any() and (full["n"] == 4).all()
+    assert (full.loc[full["higher_is_better"].notna(), "best"] == True).all()  # noqa: E712
+    summary = (tmp_path / "second" / "summary.md").read_text()
+    line = next(row for row in summary.splitlines() if row.startswith("| part"))
+    assert "_(N = 2, not ranked)_" in line and "**" not in line and "≈" not in line, line
+    assert "**" in next(row for row in summary.splitlines() if row.startswith("| full"))
+    assert "N = 2, not ranked" in (tmp_path / "second" / "reports" / "index.html").read_text()
+    cfg = yaml.safe_load(open(second))
+    cfg["baselines"][1]["allow_partial"] = True
+    cfg["output_dir"] = str(tmp_path / "third")
+    (tmp_path / "third.yaml").write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "third.yaml")]) == 0  # opted in: exit 0, still shown apart
+    third = pd.read_csv(tmp_path / "third" / "results.csv")
+    pd.testing.assert_frame_equal(third.drop(columns="run_id"), table.drop(columns="run_id"))

@@ -69,6 +69,11 @@ class RunResult:
         return list(dict.fromkeys([o.name for o in self.outcomes if o.status != "ok"]
                                   + [r.baseline for r in self.records if r.status != "ok"]))
 
+    def subsets(self, allowed: set[str]) -> list[str]:
+        """'<baseline> on <dataset>: n of N' for each subset row not in `allowed` (the run is partial, exit 6)."""
+        found = {(r.baseline, r.dataset): r.n for r in self.records if r.subset and r.baseline not in allowed}
+        return [f"{b} on {ds}: {n} of {self.document.datasets[ds].n_test_scored}" for (b, ds), n in found.items()]
+
 
 def run_benchmark(plan: Plan) -> RunResult:
     out, main = plan.output_dir, distributed.world().main
@@ -83,7 +88,7 @@ def run_benchmark(plan: Plan) -> RunResult:
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
-                                plan.config.seed)
+                                plan.config.seed, {ds: len(ids) for ds, ids in data.test_ids.items()})
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
             for message in messages if main else ():
