@@ -80,6 +80,7 @@ class BaselineConfig:
     model: str | None = None  # a built-in or plug-in baseline, or an import path "pkg.mod:factory"; default `name`
     outputs: str | None = None  # instead of a model: a folder of precomputed outputs, "path/{dataset}"
     size_policy: Literal["exclude", "resize", "error"] = "exclude"  # outputs rows: a file of another size
+    allow_partial: bool = False  # outputs rows: scored on only some test images is accepted (exit 0), still unranked
     train_on: str | None = None  # dataset name whose train/val splits train it
     init_from: str | None = None  # "<baseline>@<dataset>": start from that row's trained weights
     params: dict[str, Any] = field(default_factory=dict)  # model keyword arguments
@@ -96,6 +97,8 @@ class BaselineConfig:
                 require(getattr(self, key) is None, key, "precomputed outputs are not trained")
             for key in ("params", "train", "small", "small_params"):
                 require(not getattr(self, key), key, "precomputed outputs have no model to configure")
+        else:
+            require(not self.allow_partial, "allow_partial", "only a row of precomputed outputs can lack test images")
 
     @property
     def model_name(self) -> str:

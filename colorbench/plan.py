@@ -129,7 +129,7 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
     _check_labels(config.baselines, "baseline", "baselines")
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):
-        rows[b.name] = _baseline(b, f"baselines[{i}]", datasets, rows, scale_name, scale)
+        rows[b.name] = _baseline(b, f"baselines[{i}]", datasets, rows, scale_name, scale, output_dir)
         _check_global_batch(rows[b.name], f"baselines[{i}]")
     check_output_dir(output_dir, force)
     part_of = None
@@ -168,12 +168,13 @@ def _check_labels(items, kind: str, section: str) -> None:
             raise FieldError(f"{section}[{i}].name", message)
 
 
-def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_name: str, scale: Scale) -> BaselinePlan:
+def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_name: str, scale: Scale,
+              output_dir: Path) -> BaselinePlan:
     from colorbench import families
 
     if b.outputs is not None:
         evaluate_on = _evaluate_on(b, datasets, key)
-        _check_outputs(b.outputs, evaluate_on, f"{key}.outputs")
+        _check_outputs(b.outputs, evaluate_on, f"{key}.outputs", output_dir)
         return BaselinePlan(b, None, {}, None, evaluate_on)
     found = families.find(b.model_name, f"{key}.model" if b.model else f"{key}.name")
     params = resolve_params(found.factory, b, scale_name, key)
@@ -240,15 +241,20 @@ def _evaluate_on(b: BaselineConfig, datasets: dict, key: str) -> tuple[str, ...]
     return tuple(b.evaluate_on)
 
 
-def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str) -> None:
+def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str, output_dir: Path) -> None:
+    """Each dataset's outputs folder exists and lies apart from output_dir (the run cleans its own
+    folders there: a user's folder inside it would lose files)."""
+    from colorbench.pipeline.folder import check_apart
     from colorbench.pipeline.outputs import PLACEHOLDER, outputs_folder
 
     if PLACEHOLDER not in template and len(evaluate_on) > 1:
         raise FieldError(key, f"{template!r} has no {PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
                          f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{PLACEHOLDER}' or set evaluate_on")
     for name in evaluate_on:
-        if not outputs_folder(template, name).is_dir():
-            raise FieldError(key, f"no folder {str(outputs_folder(template, name))!r} of outputs for dataset {name!r}")
+        folder = outputs_folder(template, name)
+        if not folder.is_dir():
+            raise FieldError(key, f"no folder {str(folder)!r} of outputs for dataset {name!r}")
+        check_apart(folder, output_dir, key, what=f"outputs folder for dataset {name!r}")
 
 
 def _init_source(b: BaselineConfig, params: dict, key: str, rows: dict[str, BaselinePlan]) -> InitSource:

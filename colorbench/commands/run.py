@@ -30,10 +30,13 @@ def handle(args) -> int:
         return 0
     print(f"results: {plan.output_dir / 'results.csv'}")
     print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
+    subsets = result.subsets({b.name for b in plan.baselines if b.config.allow_partial})
+    if subsets:
+        print(f"colorbench: partial run: rows scored on only some test images, shown with their own N and not ranked: "
+              f"{'; '.join(subsets)} (allow_partial: true on a row accepts it)", file=sys.stderr)
     if result.failed:
         print(f"colorbench: partial run: failed baselines: {', '.join(result.failed)} (see run.json)", file=sys.stderr)
-        return EXIT_PARTIAL
-    return 0
+    return EXIT_PARTIAL if result.failed or subsets else 0
 
 
 def register(sub) -> None:

@@ -88,9 +88,16 @@ def check_output_dir(output_dir: Path, force: bool) -> None:
         raise FieldError("output_dir", reason)
 
 
-def check_apart(data_folder: Path, output_dir: Path, key: str) -> None:
-    """A run writes and cleans inside output_dir: it must not share a folder with source images."""
-    data, out = data_folder.resolve(), output_dir.resolve()
-    if data.is_relative_to(out) or out.is_relative_to(data):
-        raise FieldError(key, f"the data folder {str(data)!r} and output_dir {str(out)!r} overlap: "
-                         "a run would overwrite or re-read its own outputs; keep them apart")
+def overlapping(a: Path, b: Path) -> bool:
+    """Whether two folders are one, or one lies inside the other, once links are resolved."""
+    a, b = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
+    return a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def check_apart(folder: Path, output_dir: Path, key: str, what: str = "data folder") -> None:
+    """A run writes and cleans inside output_dir: it must not share a folder with the images it
+    reads (a dataset's, or a row's precomputed outputs), either way round."""
+    if overlapping(folder, output_dir):
+        raise FieldError(key, f"the {what} {str(Path(folder).resolve())!r} and output_dir "
+                         f"{str(Path(output_dir).resolve())!r} overlap: a run would overwrite, delete or re-read "
+                         "files there; keep them apart")

@@ -69,6 +69,11 @@ class RunResult:
         return list(dict.fromkeys([o.name for o in self.outcomes if o.status != "ok"]
                                   + [r.baseline for r in self.records if r.status != "ok"]))
 
+    def subsets(self, allowed: set[str]) -> list[str]:
+        """'<baseline> on <dataset>: n of N' for each subset row not in `allowed` (the run is partial, exit 6)."""
+        found = {(r.baseline, r.dataset): r.n for r in self.records if r.subset and r.baseline not in allowed}
+        return [f"{b} on {ds}: {n} of {self.document.datasets[ds].n_test_scored}" for (b, ds), n in found.items()]
+
 
 def run_benchmark(plan: Plan) -> RunResult:
     out, main = plan.output_dir, distributed.world().main
@@ -83,7 +88,7 @@ def run_benchmark(plan: Plan) -> RunResult:
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
-                                plan.config.seed)
+                                plan.config.seed, {ds: len(ids) for ds, ids in data.test_ids.items()})
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
             for message in messages if main else ():
@@ -129,12 +134,18 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
         outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
-    except Exception as exc:  # one baseline's failure must not lose the others' results
+    except (Exception, SystemExit) as exc:  # one baseline's failure (a plug-in's sys.exit too) must not end the run
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
-        outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.status, outcome.reason = "failed", _failure_reason(exc)
         outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
     return outcome
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):  # exit 0 from a plug-in would otherwise read as a successful run
+        return f"the model's code called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _bring_outputs(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:

@@ -63,8 +63,9 @@ def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
     document = _document(parts, sorted({s.baseline for s in scored}, key=lambda b: rank.get(b, len(rank))))
     roles = {name: b.role for name, b in document.baselines.items()}
     protocols = {name: d.protocol for name, d in document.datasets.items()}
+    n_test = {name: d.n_test_scored for name, d in document.datasets.items()}
     records = build_records(scored, list(document.evaluation["metrics"]), protocols, document.run_id, roles,
-                            document.seed)
+                            document.seed, n_test)
     per_image = per_image_table(scored)
     with RunLock(run_dir):
         folder.mark_run_folder(run_dir)

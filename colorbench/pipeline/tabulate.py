@@ -31,32 +31,42 @@ def metric_protocol(dataset_protocol: str, metric: str) -> str:
     return canonical_hash({"dataset": dataset_protocol, "metric": metric, "weights": weight_hashes(spec.weights)})[:16]
 
 
-def best_row(rows: list[Scored], metric: str, roles: dict[str, str]) -> Scored | None:
-    """The best model row (floor and ceiling rows excluded); None for directionless metrics."""
+def is_subset(s: Scored, n_test: int) -> bool:
+    """Scored on fewer of the dataset's test images than it holds (precomputed outputs that lack
+    some): such a row is shown with its own n and never ranked against the full rows."""
+    return s.values is not None and len(s.ids) < n_test
+
+
+def best_row(rows: list[Scored], metric: str, roles: dict[str, str], n_test: int) -> Scored | None:
+    """The best full model row (floor, ceiling and subset rows excluded); None for directionless metrics."""
     higher = METRICS.get(metric).higher_is_better
     candidates = [s for s in rows if roles.get(s.baseline) == "model" and s.value(metric) is not None
-                  and s.value(metric).value == s.value(metric).value]  # no NaN
+                  and s.value(metric).value == s.value(metric).value  # no NaN
+                  and not is_subset(s, n_test)]
     if higher is None or not candidates:
         return None
     return (max if higher else min)(candidates, key=lambda s: s.value(metric).value)
 
 
 def build_records(scored: list[Scored], metrics: list[str], protocols: dict[str, str], run_id: str,
-                  roles: dict[str, str], seed: int) -> list[ResultRecord]:
+                  roles: dict[str, str], seed: int, n_test: dict[str, int]) -> list[ResultRecord]:
+    """n_test: each dataset's number of test images (a row scored on fewer is a subset row)."""
     records = []
     for dataset in dict.fromkeys(s.dataset for s in scored):
         rows = [s for s in scored if s.dataset == dataset]
         for metric in metrics:
             protocol = metric_protocol(protocols[dataset], metric)
-            best = best_row(rows, metric, roles)
-            records += [_record(s, metric, protocol, best, run_id, roles.get(s.baseline, "model"), seed) for s in rows]
+            best = best_row(rows, metric, roles, n_test[dataset])
+            records += [_record(s, metric, protocol, best, run_id, roles.get(s.baseline, "model"), seed,
+                                is_subset(s, n_test[dataset])) for s in rows]
     return records
 
 
-def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: str, role: str, seed: int) -> ResultRecord:
+def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: str, role: str, seed: int,
+            subset: bool) -> ResultRecord:
     spec = METRICS.get(metric)
     common = dict(run_id=run_id, dataset=s.dataset, baseline=s.baseline, metric=metric,
-                  higher_is_better=spec.higher_is_better, unit=spec.unit, protocol=protocol, role=role)
+                  higher_is_better=spec.higher_is_better, unit=spec.unit, protocol=protocol, role=role, subset=subset)
     v = s.value(metric)
     if v is None:
         reason = s.reason if s.values is None else f"metric failed: {s.failed.get(metric, 'no value')}"
@@ -65,7 +75,7 @@ def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: 
     per_image = v.per_image.numpy() if v.per_image is not None else None
     ci = bootstrap_ci(per_image, seed=seed) if per_image is not None else None
     p = None
-    if best is not None and best is not s and per_image is not None:
+    if best is not None and best is not s and per_image is not None and not subset:
         p = paired_test(*_paired(s, best, metric), seed=seed).p_value
     return ResultRecord(**common, value=float(v.value), ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
                         n=len(s.ids), status="ok", reason="", p_vs_best=p,
@@ -73,14 +83,12 @@ def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: 
 
 
 def _paired(s: Scored, best: Scored, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Both rows' per-image values on the images both scored, in one order (a precomputed-outputs
-    row may lack some)."""
+    """Both rows' per-image values in one image order (both full rows: subset rows are not tested)."""
     a, b = s.value(metric).per_image.numpy(), best.value(metric).per_image.numpy()
     if s.ids == best.ids:
         return a, b
     where = {image_id: k for k, image_id in enumerate(best.ids)}
-    common = [(k, where[i]) for k, i in enumerate(s.ids) if i in where]
-    return a[[k for k, _ in common]], b[[j for _, j in common]]
+    return a, b[[where[i] for i in s.ids]]
 
 
 def per_image_frame(s: Scored) -> pd.DataFrame:

@@ -52,6 +52,7 @@ class BoardRow:
     status: str
     reason: str
     cells: dict[str, Cell] = field(default_factory=dict)
+    subset_n: int | None = None  # scored on only this many of the dataset's test images: shown, not ranked
 
 
 @dataclass
@@ -151,6 +152,9 @@ def _row(run: Run, table: pd.DataFrame, baseline: str, metrics: list[MetricInfo]
     for m in metrics:
         hit = mine[mine["metric"] == m.name]
         row.cells[m.name] = _cell(hit.iloc[0], run.role(baseline)) if len(hit) else Cell(None, "—", "", failed=True, reason="no result")
+    subset = mine[mine["subset"].astype(bool) & (mine["status"] == "ok")]
+    if len(subset):  # decided in the records (pipeline.tabulate): its best is False, its p_vs_best None
+        row.subset_n = int(subset["n"].iloc[0])
     return row
 
 

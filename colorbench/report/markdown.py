@@ -31,7 +31,8 @@ def summary_markdown(run: D.Run) -> str:
         f"scale `{md_escape(doc.scale)}` · device `{md_escape(doc.device)}` · seed {md_escape(doc.seed)}",
         "",
         "↑ higher is better, ↓ lower is better. **Bold**: best (reference rows _gray_/_oracle_ excluded). "
-        "≈: not distinguishable from the best (paired test, p ≥ 0.05). Subscript: 95% CI.",
+        "≈: not distinguishable from the best (paired test, p ≥ 0.05). Subscript: 95% CI. "
+        "_N = k, not ranked_: scored on only k of the dataset's test images, so never compared with the full rows.",
     ]
     for dataset in run.datasets:
         board = D.leaderboard(run, dataset)
@@ -46,6 +47,8 @@ def summary_markdown(run: D.Run) -> str:
             if row.status == "failed":
                 continue  # listed below with the reason
             label = md_escape(row.baseline) + (f" _({row.role})_" if row.role else "")
+            if row.subset_n is not None:
+                label += f" _(N = {row.subset_n}, not ranked)_"
             lines.append("| " + " | ".join([label] + [_cell(row.cells[m.name]) for m in board.metrics]) + " |")
     failed = [(b, reason) for b in run.baselines if (reason := run.failed_reason(b)) is not None]
     if failed:

@@ -17,10 +17,10 @@ def agreement(run: Run, dataset: str) -> dict:
 
     Values are direction-adjusted (negated where lower is better) so tau = 1 means both metrics
     rank the baselines the same way. Reference rows (gray, oracle) are left out: they sit at the
-    ends of every metric and would inflate agreement.
+    ends of every metric and would inflate agreement; so are rows scored on only some test images.
     """
     table = run.results[(run.results["dataset"] == dataset) & (run.results["status"] == "ok")]
-    table = table[table["role"] == "model"]
+    table = table[(table["role"] == "model") & ~table["subset"].astype(bool)]  # subset rows are not ranked
     metrics = [m for m in run.metrics.values() if m.higher_is_better is not None and m.name in set(table["metric"])]
     wide = table.pivot_table(index="baseline", columns="metric", values="value", aggfunc="first")
     names = [m.name for m in metrics]
