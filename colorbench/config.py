@@ -74,6 +74,14 @@ class Evaluation:
         require(self.grid_images >= 0, "grid_images", f"must be >= 0, got {self.grid_images}")
 
 
+OUTPUTS_PLACEHOLDER = "{dataset}"  # in an outputs row's folder: replaced by each dataset's name
+
+
+def outputs_folder(template: str, dataset: str) -> Path:
+    """The folder an outputs row reads for one dataset."""
+    return Path(template.replace(OUTPUTS_PLACEHOLDER, dataset)).expanduser()
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     name: str  # row label; unique

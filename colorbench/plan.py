@@ -13,19 +13,26 @@ from pathlib import Path
 import torch
 
 from colorbench import distributed
-from colorbench.config import BaselineConfig, BenchmarkConfig, Scale, device_problem
+from colorbench.config import (
+    OUTPUTS_PLACEHOLDER,
+    BaselineConfig,
+    BenchmarkConfig,
+    Scale,
+    device_problem,
+    outputs_folder,
+)
 from colorbench.contracts import TrainSettings
 from colorbench.data.spec import DatasetConfig, LoadOptions
 from colorbench.errors import ConfigError, UsageError
 from colorbench.files import unwritable_reason
 from colorbench.labels import label_key
 from colorbench.paths import cache_root, data_root
-from colorbench.registry import UnknownNameError
+from colorbench.registry import UnknownNameError, suggest
+from colorbench.runfolder import check_apart, check_output_dir, part_dir
 from colorbench.settings import (
     ResolvedSettings,
     resolve_params,
     resolve_settings,
-    suggest,
 )
 from colorbench.typed import FieldError
 
@@ -112,7 +119,6 @@ def build_plan(config: BenchmarkConfig, config_path: str, device_override: str |
 def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool,
            only: list[str] | None) -> Plan:
     from colorbench.metrics.registry import METRICS
-    from colorbench.pipeline.folder import check_output_dir
 
     try:
         device = resolve_device(device_override or config.device)
@@ -143,7 +149,6 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
 
 def _datasets(config: BenchmarkConfig, output_dir: Path) -> dict[str, DatasetConfig]:
     from colorbench.data.catalog import DATASETS
-    from colorbench.pipeline.folder import check_apart
 
     _check_labels(config.datasets, "dataset", "datasets")
     for i, d in enumerate(config.datasets):
@@ -210,8 +215,6 @@ def _only(rows: dict[str, BaselinePlan], names: list[str]) -> dict[str, Baseline
 
 
 def _part_dir(output_dir: Path, names: list[str], force: bool) -> Path:
-    from colorbench.pipeline.folder import check_output_dir
-    from colorbench.pipeline.merge import part_dir
 
     part = part_dir(output_dir, names)
     check_output_dir(part, force)
@@ -244,12 +247,10 @@ def _evaluate_on(b: BaselineConfig, datasets: dict, key: str) -> tuple[str, ...]
 def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str, output_dir: Path) -> None:
     """Each dataset's outputs folder exists and lies apart from output_dir (the run cleans its own
     folders there: a user's folder inside it would lose files)."""
-    from colorbench.pipeline.folder import check_apart
-    from colorbench.pipeline.outputs import PLACEHOLDER, outputs_folder
 
-    if PLACEHOLDER not in template and len(evaluate_on) > 1:
-        raise FieldError(key, f"{template!r} has no {PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
-                         f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{PLACEHOLDER}' or set evaluate_on")
+    if OUTPUTS_PLACEHOLDER not in template and len(evaluate_on) > 1:
+        raise FieldError(key, f"{template!r} has no {OUTPUTS_PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
+                         f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{OUTPUTS_PLACEHOLDER}' or set evaluate_on")
     for name in evaluate_on:
         folder = outputs_folder(template, name)
         if not folder.is_dir():

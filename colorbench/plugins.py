@@ -21,6 +21,7 @@ from typing import Callable
 
 from colorbench.contracts import Baseline
 from colorbench.errors import UsageError
+from colorbench.registry import suggest
 from colorbench.typed import FieldError
 
 ENTRY_POINT_GROUP = "colorbench.baselines"
@@ -71,7 +72,6 @@ def _summary(exc: BaseException) -> str:
 
 def load_import_path(target: str, key: str, known: list[str]) -> tuple[Callable, PluginSource]:
     """The factory named by 'pkg.mod:attr'; FieldError(key) when it cannot be had."""
-    from colorbench.settings import suggest
 
     module_name, _, attr = target.partition(":")
     try:

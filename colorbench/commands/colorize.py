@@ -61,7 +61,7 @@ def output_names(names: list[str]) -> dict[str, str]:
 
 
 def _check_out(source: Path, out: Path, outputs: list[str], force: bool) -> None:
-    from colorbench.pipeline.folder import overlapping
+    from colorbench.runfolder import overlapping
 
     if overlapping(source, out):
         raise UsageError(f"--out {str(out)!r} and --input {str(source)!r} overlap (one lies inside the other, links "

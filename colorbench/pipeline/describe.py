@@ -1,8 +1,8 @@
 """Builds the run's provenance document (run.json) from the plan and what each stage did."""
 from __future__ import annotations
 
+from colorbench.document import BaselineDocument, RunDocument
 from colorbench.pipeline.data import RunData, dataset_document, grid_ids
-from colorbench.pipeline.document import BaselineDocument, RunDocument
 from colorbench.plan import BaselinePlan, Plan
 from colorbench.typed import to_dict
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from colorbench import distributed
+from colorbench import distributed, runfolder
+from colorbench.document import RunDocument
 from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_hash
 from colorbench.lock import RunLock
@@ -29,7 +30,6 @@ from colorbench.pipeline import folder
 from colorbench.pipeline.colorize import colorize_folder
 from colorbench.pipeline.data import RunData, prepare_data
 from colorbench.pipeline.describe import run_document
-from colorbench.pipeline.document import RunDocument
 from colorbench.pipeline.outputs import import_outputs
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored, score_row
@@ -78,7 +78,7 @@ class RunResult:
 def run_benchmark(plan: Plan) -> RunResult:
     out, main = plan.output_dir, distributed.world().main
     if main and plan.part_of is not None:
-        folder.mark_run_folder(plan.part_of)  # before the lock creates parts/<name>: other parts accept it
+        runfolder.mark_run_folder(plan.part_of)  # before the lock creates parts/<name>: other parts accept it
     with RunLock(out) if main else contextlib.nullcontext():
         torch.manual_seed(plan.config.seed)
         started, env = time.time(), environment(plan.device)
@@ -103,7 +103,7 @@ def run_benchmark(plan: Plan) -> RunResult:
 
 def _start(plan: Plan) -> RunData:
     """Rank 0's first stage: the folder marked and cleaned, the ground truth written."""
-    folder.mark_run_folder(plan.output_dir)
+    runfolder.mark_run_folder(plan.output_dir)
     folder.remove_partial_files(plan.output_dir)
     return prepare_data(plan, plan.output_dir)
 
@@ -126,8 +126,8 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
         input_size = bp.settings.image_size if bp.settings else model.info.input_size
         model.to(plan.device)
         for ds in bp.evaluate_on:
-            colorize_folder(model, data.test_ids[ds], folder.gt_dir(plan.output_dir, ds),
-                            folder.pred_dir(plan.output_dir, ds, bp.name), input_size, plan.device,
+            colorize_folder(model, data.test_ids[ds], runfolder.gt_dir(plan.output_dir, ds),
+                            runfolder.pred_dir(plan.output_dir, ds, bp.name), input_size, plan.device,
                             plan.config.evaluation.batch_size, desc=f"colorize {bp.name} on {ds}")
         outcome.seconds["colorize"] = time.time() - t0
     except torch.cuda.OutOfMemoryError as exc:
@@ -151,8 +151,8 @@ def _failure_reason(exc: BaseException) -> str:
 def _bring_outputs(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
     """A precomputed-outputs row: its files, matched to the test ids, saved like a baseline's outputs."""
     outcome, t0 = BaselineOutcome(bp.name, "ok"), time.time()
-    imported = {ds: import_outputs(bp.outputs, ds, folder.gt_dir(plan.output_dir, ds),
-                                   folder.pred_dir(plan.output_dir, ds, bp.name), data.test_ids[ds],
+    imported = {ds: import_outputs(bp.outputs, ds, runfolder.gt_dir(plan.output_dir, ds),
+                                   runfolder.pred_dir(plan.output_dir, ds, bp.name), data.test_ids[ds],
                                    bp.config.size_policy, plan.config.strict) for ds in bp.evaluate_on}
     outcome.info = {"outputs": {ds: i.as_dict() for ds, i in imported.items()}}
     for ds, i in imported.items():

@@ -11,8 +11,8 @@ from colorbench import distributed
 from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_json, sha256_bytes
 from colorbench.metrics.base import MetricContext, MetricValue
-from colorbench.pipeline.folder import gt_dir, pred_dir
 from colorbench.plan import Plan
+from colorbench.runfolder import gt_dir, pred_dir
 from colorbench.scoring import match_folders, score_pairs
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.pipeline.document import RunDocument
+from colorbench.document import RunDocument
 from colorbench.report.format import arrow, fmt, number, slug
 from colorbench.results import read_results
 
