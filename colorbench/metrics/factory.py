@@ -63,12 +63,15 @@ def create(name: str, **options: Any) -> "RegisteredMetric":
 
 
 def _unit_rgb(x: Any, name: str, device: torch.device) -> torch.Tensor:
-    """A batch as the accumulators take it: floats as given, uint8 as k / 255 (float32)."""
+    """A batch as the scoring engine hands it to the accumulators: floats as given, uint8 as
+    k / 255 (float32), in contiguous memory. The layout matters: a channels-last batch (numpy
+    HWC images stacked and transposed) changes the order of float64 sums, e.g. msssim_ab's last
+    bits."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor (N, 3, H, W), got {type(x).__name__}")
     if x.dtype != torch.uint8 and not x.is_floating_point():
         raise TypeError(f"{name}: expected floating-point RGB in [0, 1] or uint8, got {x.dtype}")
-    return as_unit(x.detach().to(device))
+    return as_unit(x.detach().to(device).contiguous())
 
 
 def _never() -> bool:
