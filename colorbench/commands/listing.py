@@ -11,12 +11,9 @@ def _rows(kind: str) -> list[dict]:
 
         return listed()
     if kind == "metrics":
-        from colorbench.metrics.registry import METRICS
+        from colorbench.metrics.factory import definitions  # colorbench.metrics.list()
 
-        return [
-            {"name": e.name, "description": e.obj.definition, "higher_is_better": e.obj.higher_is_better, "unit": e.obj.unit, "per_image": e.obj.per_image}
-            for e in METRICS.entries()
-        ]
+        return definitions()
     from colorbench.data.catalog import DATASETS
 
     return [{"name": e.name, "description": e.description} for e in DATASETS.entries()]

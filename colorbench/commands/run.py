@@ -1,36 +1,27 @@
 """`colorbench run FILE`: the whole benchmark, validated before any work starts."""
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from colorbench.config import load_config
 from colorbench.errors import EXIT_PARTIAL, UsageError
 
 
 def handle(args) -> int:
-    config = load_config(args.config)
-    if args.strict:
-        config = dataclasses.replace(config, strict=True)
-    if args.output_dir:
-        config = dataclasses.replace(config, output_dir=args.output_dir)
-    from colorbench.plan import build_plan  # torch: only once the config parsed
+    """Arguments in, colorbench.run (colorbench.python_api.run) called, the paths printed."""
+    from colorbench.python_api import run
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
     if only is not None and not only:
         raise UsageError("--only names no baseline row")
-    plan = build_plan(config, args.config, args.device, force=args.force, only=only)
+    result = run(args.config, device=args.device, strict=args.strict, output_dir=args.output_dir, force=args.force,
+                 only=only)
     from colorbench import distributed
-    from colorbench.pipeline.harness import (
-        run_benchmark,  # heavy imports only once the config is valid
-    )
 
-    result = run_benchmark(plan)
     if not distributed.world().main:
         return 0
-    print(f"results: {plan.output_dir / 'results.csv'}")
-    print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
-    subsets = result.subsets({b.name for b in plan.baselines if b.config.allow_partial})
+    print(f"results: {result.output_dir / 'results.csv'}")
+    print(f"report:  {result.output_dir / 'reports' / 'index.html'}")
+    subsets = result.subsets()
     if subsets:
         print(f"colorbench: partial run: rows scored on only some test images, shown with their own N and not ranked: "
               f"{'; '.join(subsets)} (allow_partial: true on a row accepts it)", file=sys.stderr)

@@ -69,8 +69,10 @@ class RunResult:
         return list(dict.fromkeys([o.name for o in self.outcomes if o.status != "ok"]
                                   + [r.baseline for r in self.records if r.status != "ok"]))
 
-    def subsets(self, allowed: set[str]) -> list[str]:
-        """'<baseline> on <dataset>: n of N' for each subset row not in `allowed` (the run is partial, exit 6)."""
+    def subsets(self) -> list[str]:
+        """'<baseline> on <dataset>: n of N' for each row scored on only some test images whose config
+        row does not say allow_partial (the run is then partial, exit 6)."""
+        allowed = {b["name"] for b in self.document.config.get("baselines", []) if b.get("allow_partial")}
         found = {(r.baseline, r.dataset): r.n for r in self.records if r.subset and r.baseline not in allowed}
         return [f"{b} on {ds}: {n} of {self.document.datasets[ds].n_test_scored}" for (b, ds), n in found.items()]
 

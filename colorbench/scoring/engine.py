@@ -30,11 +30,11 @@ import torch.nn.functional as F
 from colorbench import distributed
 from colorbench.errors import DataError, UsageError
 from colorbench.files import display_name, name_bytes
-from colorbench.hashing import canonical_hash, sha256_file
+from colorbench.hashing import canonical_hash, sha256_bytes, sha256_file
 from colorbench.imageio import UnreadableImage, as_unit, load_rgb_codes
 from colorbench.metrics.base import MetricContext, MetricValue, compute_value
 from colorbench.metrics.memo import clear_memo, remember_codes
-from colorbench.scoring.pairs import Pair
+from colorbench.scoring.pairs import Pair, Source, in_memory
 from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
 
 WAVE_PIXELS = 8 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
@@ -51,11 +51,21 @@ class ScoreResult:
 
 
 def build_accumulators(names: Iterable[str], context: MetricContext) -> dict:
-    """Fresh accumulators on context.device; unknown names raise UnknownNameError."""
+    """Fresh accumulators on context.device; unknown names raise UnknownNameError. Their states
+    are synchronised exactly when the engine shards the batches (under torchrun), not whenever
+    a process group exists: a caller's own group (colorbench.score in a DDP script) must not
+    gather what every rank scored in full."""
     from colorbench.metrics.registry import METRICS
 
     specs = [METRICS.get(n) for n in names]  # look every name up before building anything
-    return {s.name: s.build(context).to(context.device) for s in specs}
+    accumulators = {s.name: s.build(context).to(context.device) for s in specs}
+    for acc in accumulators.values():
+        acc.distributed_available_fn = _sharded
+    return accumulators
+
+
+def _sharded() -> bool:
+    return distributed.world().active
 
 
 def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -63,10 +73,14 @@ def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.round(out.clamp(0, 1) * 255.0) / 255.0
 
 
+def _codes(source: Source) -> torch.Tensor:
+    return source if in_memory(source) else load_rgb_codes(source)
+
+
 def _load(item: Item) -> tuple[torch.Tensor, torch.Tensor] | str:
     """(pred, gt) as uint8 codes where the files are 8-bit (imageio.load_rgb_codes), or the reason."""
     try:
-        pred, gt = load_rgb_codes(item.pair.pred), load_rgb_codes(item.pair.gt)
+        pred, gt = _codes(item.pair.pred), _codes(item.pair.gt)
     except (UnreadableImage, OSError) as exc:
         return str(exc)
     return (resize_to(as_unit(pred), tuple(gt.shape[1:])) if item.resize else pred), gt
@@ -82,10 +96,17 @@ def _stack(images: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     return torch.stack([as_unit(x) for x in images]).to(device)
 
 
+def _content_hash(source: Source) -> str:
+    """A file's SHA-256 (cached by size and mtime), or that of in-memory codes and their shape."""
+    if in_memory(source):
+        return sha256_bytes(repr(tuple(source.shape)).encode() + source.contiguous().numpy().tobytes())
+    return sha256_file(source)
+
+
 def _files_key(plan) -> str:
-    """The scored ground truth's identity: each file's id and SHA-256 (cached by size and mtime)."""
-    files = sorted((item.pair.id, item.pair.gt) for batch in plan.batches for item in batch)
-    return "files-" + canonical_hash([[name_bytes(i).hex(), sha256_file(path)] for i, path in files])[:24]
+    """The scored ground truth's identity: each image's id and SHA-256."""
+    files = sorted(((item.pair.id, item.pair.gt) for batch in plan.batches for item in batch), key=lambda f: f[0])
+    return "files-" + canonical_hash([[name_bytes(i).hex(), _content_hash(src)] for i, src in files])[:24]
 
 
 def _waves(batches: list[list[Item]]) -> Iterable[list[list[Item]]]:

@@ -1,18 +1,33 @@
-"""Matching prediction files to ground-truth files by relative path and stem."""
+"""Matching prediction files to ground-truth files by relative path and stem.
+
+A Pair's images are files, or (colorbench.score on arrays) in-memory uint8 tensors (3, H, W)
+holding 8-bit codes, which the engine scores exactly as the same codes decoded from a PNG.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    import torch
 
 from colorbench.errors import DataError
 from colorbench.imageio import IMAGE_SUFFIXES
+
+Source = Union[Path, "torch.Tensor"]  # an image file, or uint8 codes (3, H, W) in memory
+
+
+def in_memory(source: Source) -> bool:
+    return not isinstance(source, (str, os.PathLike))
 
 
 @dataclass(frozen=True)
 class Pair:
     id: str  # relative path without suffix, '/'-separated
-    pred: Path
-    gt: Path
+    pred: Source
+    gt: Source
 
 
 @dataclass
