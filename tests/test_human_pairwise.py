@@ -3,17 +3,21 @@ ties in the metric and in people included; the tie band; the bootstrap and the h
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
+import pandas as pd
 import pytest
+from _human_fixtures import write_rated_folder
 
+from colorbench.cli import main
 from colorbench.human.ceiling import split_halves
 from colorbench.human.pairwise import accuracy, half_vs_half, replicate_accuracy, tie_band
 from colorbench.human.resample import draw
 
 
 def _brute(s, y, scene, band):
-    """Loop over every pair of the same scene; None where a value is NaN."""
+    """(accuracy, n) by a loop over every pair of the same scene; pairs with a NaN value are skipped."""
     score, n = 0.0, 0
     for i, j in itertools.combinations(range(len(y)), 2):
         if scene[i] != scene[j] or not abs(y[i] - y[j]) > band or np.isnan(s[i]) or np.isnan(s[j]):
@@ -97,3 +101,28 @@ def test_half_vs_half_equals_a_brute_count_per_split():
         accs.append(score / n)
     assert result["value"] == pytest.approx(np.mean(accs), abs=1e-12)
     assert result["tie_band"] == 0.3 and len(result["ci"]) == 2
+
+
+def test_agreement_reports_the_ceiling_and_each_metrics_pairwise_accuracy(tmp_path, capsys):
+    folder = write_rated_folder(tmp_path / "set", scenes=3, tests=6, raters=12)
+    code = main(["agreement", str(folder), "--metrics", "mse_ab,colorfulness", "--json", "--resamples", "100",
+                 "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    ceiling = result["ceiling"]
+    assert ceiling["ci"][0] <= ceiling["srcc"] <= 1 and set(ceiling["within_scene"]) == {"srcc", "ci"}
+    assert 0.5 < ceiling["pairwise_acc"]["value"] <= 1 and ceiling["n_images_split"] == 18
+    per_image = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    band = result["pairwise"]["tie_band"]
+    y, scene = per_image["mean_z"].to_numpy(), per_image["scene"].to_numpy()
+    for name, sign in (("mse_ab", -1), ("colorfulness", 1)):
+        m = result["metrics"][name]
+        want, n = _brute(sign * per_image[name].to_numpy(), y, scene, band)
+        assert m["pairwise_acc"]["value"] == pytest.approx(want, abs=1e-12) and m["pairwise_acc"]["n_pairs"] == n
+        assert m["pairwise_acc"]["tie_band"] == band and len(m["pairwise_acc"]["ci"]) == 2
+        assert m["of_ceiling"]["srcc"] == pytest.approx(m["srcc"] / ceiling["srcc"])
+    text = main(["agreement", str(folder), "--metrics", "mse_ab", "--resamples", "20"])
+    assert text == 0 and "people's ceiling (split-half, Spearman-Brown" in capsys.readouterr().out
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "People's ceiling and pairwise accuracy" in html and "half vs half" in html
