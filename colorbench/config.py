@@ -15,6 +15,9 @@ from colorbench.typed import FieldError, from_dict, require
 
 SCHEMA_VERSION = 1
 ResizePolicy = Literal["short_side_crop", "stretch"]
+# Small scale evaluates at 176 px, not less: msssim_ab, the metric closest to people on HECD, is
+# NaN under MS_SSIM_MIN_SIDE = 176 px (colorbench.metrics.ab_structure; tests/test_small_scale_protocol.py).
+SMALL_EVAL_SIZE = 176
 MAX_EVAL_SIZE = 4096  # px; one 4096² float64 RGB image is 400 MB, and metrics hold several
 
 
@@ -53,8 +56,9 @@ class Scale:
 
 @dataclass(frozen=True)
 class Scales:
-    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_test_images=32, epochs=3, image_size=64,
-                                                       max_train_images=256, max_val_images=32))
+    # eval_size 176: the smallest side msssim_ab (5-scale MS-SSIM) has a value at, see SMALL_EVAL_SIZE
+    small: Scale = field(default_factory=lambda: Scale(eval_size=SMALL_EVAL_SIZE, max_test_images=32, epochs=3,
+                                                       image_size=64, max_train_images=256, max_val_images=32))
     paper: Scale = field(default_factory=Scale)
 
 
