@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from colorbench.cli import main
-from colorbench.pipeline.document import RUN_SCHEMA
+from colorbench.document import RUN_SCHEMA
 
 METRICS = ["mse", "psnr", "ssim", "acc313", "colorfulness", "delta_cf"]
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from colorbench.document import BaselineDocument, DatasetDocument, RunDocument
 from colorbench.metrics.registry import METRICS
-from colorbench.pipeline.document import BaselineDocument, DatasetDocument, RunDocument
 from colorbench.results import ResultRecord, write_results
 
 SCRIPT_NAME = "<script>alert(1)</script>"
