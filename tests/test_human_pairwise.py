@@ -12,7 +12,12 @@ from _human_fixtures import write_rated_folder
 
 from colorbench.cli import main
 from colorbench.human.ceiling import split_halves
-from colorbench.human.pairwise import accuracy, half_vs_half, replicate_accuracy, tie_band
+from colorbench.human.pairwise import (
+    accuracy,
+    half_vs_half,
+    replicate_accuracy,
+    tie_band,
+)
 from colorbench.human.resample import draw
 
 

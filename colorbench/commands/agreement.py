@@ -47,7 +47,8 @@ def _notes(result: dict, checks: dict) -> None:
 def handle(args) -> int:
     from tqdm import tqdm
 
-    from colorbench.human import agreement, report, sets
+    from colorbench.human import agreement, sets
+    from colorbench.report import agreement as report
 
     if args.resamples < 2:
         raise UsageError("--resamples must be at least 2")

@@ -14,7 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from .ceiling import ceiling, rating_arrays, split_halves
-from .pairwise import CHANCE, TIE_BAND_Z, accuracy, half_vs_half, replicate_accuracy, tie_band
+from .pairwise import (
+    CHANCE,
+    TIE_BAND_Z,
+    accuracy,
+    half_vs_half,
+    replicate_accuracy,
+    tie_band,
+)
 from .resample import Replicates, percentile_ci
 
 TIE_BAND_RULE = (f"{TIE_BAND_Z} x the median standard error of the difference of two same-scene images' "

@@ -17,9 +17,8 @@ from markupsafe import Markup
 
 from colorbench import __version__
 from colorbench.files import atomic_write_bytes
+from colorbench.human.agreement import Inputs
 from colorbench.report.plots import PALETTE, scatter_plot
-
-from .agreement import Inputs
 
 
 def _fmt(x, digits: int = 3) -> str:
@@ -96,7 +95,7 @@ def _rank(ranking: list[str], system: str) -> int | str:
 
 
 def _html(inputs: Inputs, result: dict) -> str:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("colorbench.human", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("colorbench.report", "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     css = resources.files("colorbench.report").joinpath("templates", "style.css").read_text("utf-8")
     y = inputs.table["mean_z"].reindex(inputs.ids).to_numpy()
