@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from colorbench import distributed
-from colorbench.config import BaselineConfig, BenchmarkConfig, Scale, device_problem
+from colorbench.config import RUN_DEFAULT_METRICS, BaselineConfig, BenchmarkConfig, Scale, device_problem
 from colorbench.contracts import TrainSettings
 from colorbench.data.spec import DatasetConfig, LoadOptions
 from colorbench.errors import ConfigError, UsageError
@@ -81,8 +81,18 @@ class Plan:
                            chroma_threshold=ev.chroma_threshold, strict=self.config.strict)
 
     @property
+    def protocol(self):
+        """The evaluation protocol whose definitions every metric follows (colorbench.protocols)."""
+        from colorbench.protocols.registry import get
+
+        return get(self.config.evaluation.protocol)
+
+    @property
     def metrics(self) -> list[str]:
-        return list(self.config.evaluation.metrics)
+        ev = self.config.evaluation
+        if ev.metrics is not None:
+            return list(ev.metrics)
+        return list(RUN_DEFAULT_METRICS if ev.protocol == "colorbench" else self.protocol.default_metrics)
 
     def baseline(self, name: str) -> BaselinePlan:
         return next(b for b in self.baselines if b.name == name)
@@ -111,8 +121,8 @@ def build_plan(config: BenchmarkConfig, config_path: str, device_override: str |
 
 def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool,
            only: list[str] | None) -> Plan:
-    from colorbench.metrics.registry import METRICS
     from colorbench.pipeline.folder import check_output_dir
+    from colorbench.protocols.registry import PROTOCOLS
 
     try:
         device = resolve_device(device_override or config.device)
@@ -124,8 +134,12 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
     scale = getattr(config.scales, scale_name)
     output_dir = Path(config.output_dir).expanduser()
     datasets = _datasets(config, output_dir)
-    for i, name in enumerate(config.evaluation.metrics):
-        lookup(METRICS, name, f"evaluation.metrics[{i}]")
+    protocol = lookup(PROTOCOLS, config.evaluation.protocol, "evaluation.protocol")
+    for i, name in enumerate(config.evaluation.metrics or []):
+        if name in protocol.undefined:
+            raise FieldError(f"evaluation.metrics[{i}]", f"protocol {protocol.name!r} does not define {name!r}: "
+                             f"{protocol.undefined[name]}")
+        lookup(protocol.metrics, name, f"evaluation.metrics[{i}]")
     _check_labels(config.baselines, "baseline", "baselines")
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):

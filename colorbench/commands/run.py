@@ -19,13 +19,17 @@ def handle(args) -> int:
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
     if only is not None and not only:
         raise UsageError("--only names no baseline row")
+    from colorbench import weights
+
+    files = weights.parse_weights_files(args.weights_file)  # before any work: exit 2 on a bad NAME=PATH
     plan = build_plan(config, args.config, args.device, force=args.force, only=only)
     from colorbench import distributed
     from colorbench.pipeline.harness import (
         run_benchmark,  # heavy imports only once the config is valid
     )
 
-    result = run_benchmark(plan)
+    with weights.substituted(files):  # fingerprints, run.json and the report name the files used
+        result = run_benchmark(plan)
     if not distributed.world().main:
         return 0
     print(f"results: {plan.output_dir / 'results.csv'}")
@@ -44,6 +48,9 @@ def register(sub) -> None:
     p.add_argument("--output-dir", help="override the config's output_dir")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
+    p.add_argument("--weights-file", action="append", metavar="NAME=PATH",
+                   help="use PATH instead of the cached weight file NAME; results from it are labelled "
+                        "unverified and never compare equal to a run on the checked file (repeatable)")
     p.add_argument("--only", metavar="NAME[,NAME...]",
                    help="run only these baseline rows, into OUTPUT_DIR/parts/<names>/ (then: colorbench merge OUTPUT_DIR)")
     p.set_defaults(func=handle)

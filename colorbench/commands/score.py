@@ -18,17 +18,13 @@ from colorbench.scoring.plan import SIZE_POLICIES
 from colorbench.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci
 
 
-def _metric_names(raw: list[str] | None) -> list[str]:
-    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS
-
+def _metric_names(raw: list[str] | None, protocol) -> list[str]:
     if not raw:
-        return list(DEFAULT_METRICS)
+        return protocol.resolve(None)
     names = [n.strip() for item in raw for n in item.split(",") if n.strip()]
     if not names:
         raise UsageError("--metrics names no metric")
-    for n in names:
-        METRICS.get(n)  # UnknownNameError with did-you-mean
-    return list(dict.fromkeys(names))
+    return protocol.resolve(names)  # UnknownNameError with did-you-mean; UsageError if undefined
 
 
 def _num(x: float) -> float | None:
@@ -39,12 +35,12 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or math.isnan(x) else f"{x:.5g}"
 
 
-def _summary(result, seed: int) -> dict:
-    from colorbench.metrics.registry import METRICS, direction_word
+def _summary(result, seed: int, protocol) -> dict:
+    from colorbench.metrics.registry import direction_word
 
     out = {}
     for name, mv in result.values.items():
-        spec = METRICS.get(name)
+        spec = protocol.spec(name)
         ci = bootstrap_ci(mv.per_image.cpu().numpy(), seed=seed) if mv.per_image is not None else None
         out[name] = {
             "value": _num(mv.value),
@@ -79,10 +75,20 @@ def _write_outputs(out: Path, result, summary: dict, info: dict) -> None:
 
 
 def handle(args) -> int:
+    from colorbench import weights
+    from colorbench.protocols.registry import get
+
+    protocol = get(args.protocol)  # unknown: exit 2 with did-you-mean, before any work
+    with weights.substituted(weights.parse_weights_files(args.weights_file)):
+        return _score(args, protocol)
+
+
+def _score(args, protocol) -> int:
     from colorbench import distributed
     from colorbench.plan import resolve_device
+    from colorbench.protocols import labels
 
-    names = _metric_names(args.metrics)
+    names = _metric_names(args.metrics, protocol)
     try:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
@@ -95,7 +101,7 @@ def handle(args) -> int:
     from colorbench.metrics.base import MetricContext
     from colorbench.scoring import match_folders, score_pairs
 
-    match = match_folders(args.pred, args.gt)
+    match = match_folders(args.pred, args.gt, pred_prefix=protocol.pred_prefix)
     for label, ids in (("missing predictions", match.missing), ("extra predictions", match.extra),
                        ("ambiguous ids (several files)", match.ambiguous)):
         if ids and main:
@@ -105,7 +111,7 @@ def handle(args) -> int:
         raise DataError("missing or ambiguous predictions under --strict")
     result = score_pairs(
         match.pairs, names, MetricContext(device=device, seed=args.seed), batch_size=args.batch_size,
-        size_policy=args.size_policy, strict=args.strict, key_real_stats_by_files=True,
+        size_policy=args.size_policy, strict=args.strict, key_real_stats_by_files=True, registry=protocol.metrics,
     )
     if not main:
         return EXIT_PARTIAL if result.failed else 0
@@ -115,9 +121,12 @@ def handle(args) -> int:
             print(f"colorbench score: {len(ids)} {label}: {', '.join(map(display_name, ids[:5]))}", file=sys.stderr)
     for name, reason in result.failed.items():
         print(f"colorbench score: metric {name} failed: {reason}", file=sys.stderr)
-    summary = _summary(result, args.seed)
+    summary = _summary(result, args.seed, protocol)
+    label = {"protocol": protocol.name} if protocol.name != "colorbench" else {}
+    if used := labels.weights_label(protocol, list(result.values)):
+        label["weights"] = used  # which files every number came from; unverified ones flagged
     if args.out:
-        info = {
+        info = {**label,
             "pred": str(args.pred), "gt": str(args.gt), "size_policy": args.size_policy,
             "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": args.seed, "method": "percentile"},
             "missing": match.missing, "extra": match.extra, "ambiguous": match.ambiguous,
@@ -126,9 +135,9 @@ def handle(args) -> int:
         _write_outputs(Path(args.out), result, summary, info)
     if args.json:
         print(json.dumps({**{n: s["value"] for n, s in summary.items()}, **{n: None for n in result.failed},
-                          "n": len(result.ids)}))
+                          "n": len(result.ids), **label}))
     else:
-        print(_table(summary))
+        print("\n".join([*labels.banner_lines(protocol, used), _table(summary)]))
         print(f"n = {len(result.ids)} image pairs", file=sys.stderr)
     return EXIT_PARTIAL if result.failed else 0
 
@@ -137,7 +146,12 @@ def register(sub) -> None:
     p = sub.add_parser("score", help="score a folder of predictions against a ground-truth folder")
     p.add_argument("--pred", required=True, help="folder of predicted images (matched by relative path and stem)")
     p.add_argument("--gt", required=True, help="folder of ground-truth images")
-    p.add_argument("--metrics", nargs="+", metavar="M1,M2", help="metric names (default: the standard set)")
+    p.add_argument("--metrics", nargs="+", metavar="M1,M2", help="metric names (default: the protocol's set)")
+    p.add_argument("--protocol", default="colorbench",
+                   help="whose definitions: colorbench (default) or a published protocol (colorbench list protocols)")
+    p.add_argument("--weights-file", action="append", metavar="NAME=PATH",
+                   help="use PATH instead of the cached weight file NAME for this run; every number from it "
+                        "is labelled unverified (repeatable)")
     p.add_argument("--out", help="write per_image.csv and summary.json here")
     p.add_argument("--json", action="store_true", help="print one JSON object {metric: value, ..., 'n': N}")
     p.add_argument("--batch-size", type=int, default=16)

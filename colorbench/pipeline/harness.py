@@ -83,7 +83,7 @@ def run_benchmark(plan: Plan) -> RunResult:
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
-                                plan.config.seed)
+                                plan.config.seed, plan.protocol)
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
             for message in messages if main else ():

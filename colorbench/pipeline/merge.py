@@ -27,6 +27,7 @@ from colorbench.pipeline.document import RunDocument
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored
 from colorbench.pipeline.tabulate import build_records, per_image_table
+from colorbench.protocols.registry import get
 from colorbench.results import read_per_image, read_results
 
 PARTS = "parts"
@@ -64,7 +65,8 @@ def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
     roles = {name: b.role for name, b in document.baselines.items()}
     protocols = {name: d.protocol for name, d in document.datasets.items()}
     records = build_records(scored, list(document.evaluation["metrics"]), protocols, document.run_id, roles,
-                            document.seed)
+                            document.seed, get(document.evaluation.get("protocol")),
+                            {w["name"]: w.get("sha256") for w in document.weights})
     per_image = per_image_table(scored)
     with RunLock(run_dir):
         folder.mark_run_folder(run_dir)
