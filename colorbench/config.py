@@ -62,19 +62,24 @@ class Scales:
     paper: Scale = field(default_factory=Scale)
 
 
+RUN_DEFAULT_METRICS = ("mse", "psnr")  # evaluation.metrics unset, protocol colorbench
+
+
 @dataclass(frozen=True)
 class Evaluation:
     resize: ResizePolicy = "short_side_crop"
     chroma_threshold: float = 1.0  # mean Lab chroma under which an image counts as near-gray (colorbench/data/hygiene.py)
-    metrics: list[str] = field(default_factory=lambda: ["mse", "psnr"])
+    metrics: list[str] | None = None  # None: RUN_DEFAULT_METRICS, or a published protocol's own set
     batch_size: int = 16
     grid_images: int = 8  # seeded sample per dataset shown in the report's grids
+    protocol: str = "colorbench"  # whose metric definitions (colorbench.protocols); in every fingerprint
 
     def __post_init__(self):
         require(self.chroma_threshold >= 0, "chroma_threshold", "must be >= 0")
         require(self.batch_size > 0, "batch_size", "must be positive")
-        require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
-        require(bool(self.metrics), "metrics", "must name at least one metric")
+        if self.metrics is not None:
+            require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
+            require(bool(self.metrics), "metrics", "must name at least one metric")
         require(self.grid_images >= 0, "grid_images", f"must be >= 0, got {self.grid_images}")
 
 

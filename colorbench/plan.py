@@ -15,6 +15,7 @@ import torch
 from colorbench import distributed
 from colorbench.config import (
     OUTPUTS_PLACEHOLDER,
+    RUN_DEFAULT_METRICS,
     BaselineConfig,
     BenchmarkConfig,
     Scale,
@@ -88,8 +89,18 @@ class Plan:
                            chroma_threshold=ev.chroma_threshold, strict=self.config.strict)
 
     @property
+    def protocol(self):
+        """The evaluation protocol whose definitions every metric follows (colorbench.protocols)."""
+        from colorbench.protocols.registry import get
+
+        return get(self.config.evaluation.protocol)
+
+    @property
     def metrics(self) -> list[str]:
-        return list(self.config.evaluation.metrics)
+        ev = self.config.evaluation
+        if ev.metrics is not None:
+            return list(ev.metrics)
+        return list(RUN_DEFAULT_METRICS if ev.protocol == "colorbench" else self.protocol.default_metrics)
 
     def baseline(self, name: str) -> BaselinePlan:
         return next(b for b in self.baselines if b.name == name)
@@ -118,7 +129,7 @@ def build_plan(config: BenchmarkConfig, config_path: str, device_override: str |
 
 def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool,
            only: list[str] | None) -> Plan:
-    from colorbench.metrics.registry import METRICS
+    from colorbench.protocols.registry import PROTOCOLS
 
     try:
         device = resolve_device(device_override or config.device)
@@ -130,8 +141,12 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
     scale = getattr(config.scales, scale_name)
     output_dir = Path(config.output_dir).expanduser()
     datasets = _datasets(config, output_dir)
-    for i, name in enumerate(config.evaluation.metrics):
-        lookup(METRICS, name, f"evaluation.metrics[{i}]")
+    protocol = lookup(PROTOCOLS, config.evaluation.protocol, "evaluation.protocol")
+    for i, name in enumerate(config.evaluation.metrics or []):
+        if name in protocol.undefined:
+            raise FieldError(f"evaluation.metrics[{i}]", f"protocol {protocol.name!r} does not define {name!r}: "
+                             f"{protocol.undefined[name]}")
+        lookup(protocol.metrics, name, f"evaluation.metrics[{i}]")
     _check_labels(config.baselines, "baseline", "baselines")
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):

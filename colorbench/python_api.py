@@ -40,20 +40,22 @@ def score(pred: "Images", gt: "Images", metrics: str | Sequence[str] | None = No
         uint8 or floating point in [0, 1]; floats are quantised to 8-bit as colorbench saves
         PNGs (round(255 x), halves to even), so arrays score as their saved PNGs would.
     metrics: names or comma lists (None: the default set of `colorbench score`).
-    protocol: the scoring protocol (None: "colorbench", the only one so far).
+    protocol: whose metric definitions (None: "colorbench"; "ct2", "ddcolor": the published
+        evaluation scripts reproduced, `colorbench list protocols`); results carry its label.
     batch_size, size_policy ("exclude", "resize" or "error"), device ("auto", "cpu",
     "cuda[:N]"), seed (of the bootstrap CIs), strict (missing, ambiguous or unreadable files are
     errors): as the command's options.
 
     Exclusions and failed metrics are warned about (warnings.warn) and listed in the result.
     Bad input raises one error naming the argument: ValueError (shape, range, lengths),
-    TypeError (type, dtype), UnknownNameError (a KeyError: a metric, with did-you-mean),
-    UsageError (protocol, options), DataError (a missing folder or file).
+    TypeError (type, dtype), UnknownNameError (a KeyError: a metric or protocol, with
+    did-you-mean), UsageError (a metric the protocol does not define, options), DataError (a
+    missing folder or file).
     """
     from colorbench.plan import resolve_device
     from colorbench.scoring.scores import metric_names, score_inputs
 
-    names = metric_names(metrics)
+    names = metric_names(metrics, protocol=protocol)
     try:
         resolved = resolve_device(device)
     except (ValueError, RuntimeError) as exc:

@@ -321,7 +321,7 @@ def test_score_refuses_bad_arrays_naming_them(pairs):
     _refused(TypeError, r"pred: expected a folder, a list of files, or an array", lambda: score(3, gt))
     _refused(ValueError, r"gt: an empty list", lambda: score(list(pred), []))
     _refused(UnknownNameError, r"unknown metric 'psnrr' \(did you mean 'psnr'", lambda: colorbench.score(pred, gt, "psnrr"))
-    _refused(UsageError, r"unknown protocol 'ntire'; known protocols: colorbench",
+    _refused(UnknownNameError, r"unknown protocol 'ntire'",
              lambda: score(pred, gt, protocol="ntire"))
     _refused(DataError, r"gt\[0\]: '.*nope.png' is not a file",
              lambda: score([pairs["pred_dir"] / "img0.png"], [pairs["tmp"] / "nope.png"]))

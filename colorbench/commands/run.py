@@ -13,8 +13,12 @@ def handle(args) -> int:
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
     if only is not None and not only:
         raise UsageError("--only names no baseline row")
-    result = run(args.config, device=args.device, strict=args.strict, output_dir=args.output_dir, force=args.force,
-                 only=only)
+    from colorbench import weights
+
+    files = weights.parse_weights_files(args.weights_file)  # before any work: exit 2 on a bad NAME=PATH
+    with weights.substituted(files):  # fingerprints, run.json and the report name the files used
+        result = run(args.config, device=args.device, strict=args.strict, output_dir=args.output_dir,
+                     force=args.force, only=only)
     from colorbench import distributed
 
     if not distributed.world().main:
@@ -38,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--output-dir", help="override the config's output_dir")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
+    p.add_argument("--weights-file", action="append", metavar="NAME=PATH",
+                   help="use PATH instead of the cached weight file NAME; results from it are labelled "
+                        "unverified and never compare equal to a run on the checked file (repeatable)")
     p.add_argument("--only", metavar="NAME[,NAME...]",
                    help="run only these baseline rows, into OUTPUT_DIR/parts/<names>/ (then: colorbench merge OUTPUT_DIR)")
     p.set_defaults(func=handle)

@@ -19,13 +19,22 @@ def _stderr(line: str) -> None:
 
 
 def handle(args) -> int:
-    """Arguments in, colorbench.scoring.scores.score_inputs (the routine colorbench.score() runs),
-    the result printed and saved."""
+    """Arguments in, colorbench.scoring.scores.score_inputs (the routine colorbench.score() runs)
+    under any --weights-file substitution, the result printed and saved."""
+    from colorbench import weights
+    from colorbench.protocols.registry import get
+
+    get(args.protocol)  # unknown: exit 2 with did-you-mean, before any work
+    with weights.substituted(weights.parse_weights_files(args.weights_file)):
+        return _score(args)
+
+
+def _score(args) -> int:
     from colorbench import distributed
     from colorbench.plan import resolve_device
     from colorbench.scoring.scores import metric_names, score_inputs
 
-    names = metric_names(args.metrics, option="--metrics") if args.metrics else metric_names(None)
+    names = metric_names(args.metrics, option="--metrics", protocol=args.protocol)
     try:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
@@ -33,7 +42,7 @@ def handle(args) -> int:
     if args.out and (reason := unwritable_reason(Path(args.out))) is not None:
         raise UsageError(f"--out: {reason}")  # checked before scoring, not after
     scores = score_inputs(args.pred, args.gt, names, device, batch_size=args.batch_size, size_policy=args.size_policy,
-                          strict=args.strict, seed=args.seed, notify=_stderr)
+                          strict=args.strict, seed=args.seed, protocol=args.protocol, notify=_stderr)
     if not distributed.world().main:
         return EXIT_PARTIAL if scores.failed else 0
     if args.out:
@@ -50,7 +59,12 @@ def register(sub) -> None:
     p = sub.add_parser("score", help="score a folder of predictions against a ground-truth folder")
     p.add_argument("--pred", required=True, help="folder of predicted images (matched by relative path and stem)")
     p.add_argument("--gt", required=True, help="folder of ground-truth images")
-    p.add_argument("--metrics", nargs="+", metavar="M1,M2", help="metric names (default: the standard set)")
+    p.add_argument("--metrics", nargs="+", metavar="M1,M2", help="metric names (default: the protocol's set)")
+    p.add_argument("--protocol", default="colorbench",
+                   help="whose definitions: colorbench (default) or a published protocol (colorbench list protocols)")
+    p.add_argument("--weights-file", action="append", metavar="NAME=PATH",
+                   help="use PATH instead of the cached weight file NAME for this run; every number from it "
+                        "is labelled unverified (repeatable)")
     p.add_argument("--out", help="write per_image.csv and summary.json here")
     p.add_argument("--json", action="store_true", help="print one JSON object {metric: value, ..., 'n': N}")
     p.add_argument("--batch-size", type=int, default=16)

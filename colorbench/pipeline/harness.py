@@ -90,7 +90,8 @@ def run_benchmark(plan: Plan) -> RunResult:
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
-                                plan.config.seed, {ds: len(ids) for ds, ids in data.test_ids.items()})
+                               plan.config.seed, {ds: len(ids) for ds, ids in data.test_ids.items()},
+                               plan.protocol)
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
             for message in messages if main else ():

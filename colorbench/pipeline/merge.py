@@ -28,6 +28,7 @@ from colorbench.pipeline import folder
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored
 from colorbench.pipeline.tabulate import build_records, per_image_table
+from colorbench.protocols.registry import get
 from colorbench.results import read_per_image, read_results
 
 METRIC_FAILED = "metric failed: "  # tabulate's prefix for one metric's failure in a scored row
@@ -60,7 +61,8 @@ def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
     protocols = {name: d.protocol for name, d in document.datasets.items()}
     n_test = {name: d.n_test_scored for name, d in document.datasets.items()}
     records = build_records(scored, list(document.evaluation["metrics"]), protocols, document.run_id, roles,
-                            document.seed, n_test)
+                            document.seed, n_test, get(document.evaluation.get("protocol")),
+                            {w["name"]: w.get("sha256") for w in document.weights})
     per_image = per_image_table(scored)
     with RunLock(run_dir):
         runfolder.mark_run_folder(run_dir)

@@ -55,5 +55,5 @@ def _score(plan: Plan, dataset: str, baseline: str, test_ids: list[str], protoco
     with tqdm(total=len(pairs), desc=f"score {baseline} on {dataset}", unit="img", leave=False,
               disable=not distributed.world().main) as bar:
         result = score_pairs(pairs, plan.metrics, ctx, batch_size=plan.config.evaluation.batch_size,
-                             size_policy="error", strict=True, progress=bar.update)
+                             size_policy="error", strict=True, progress=bar.update, registry=plan.protocol.metrics)
     return Scored(dataset, baseline, result.values, result.ids, failed=result.failed)

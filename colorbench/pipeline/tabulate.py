@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from colorbench.errors import MissingWeightsError
-from colorbench.hashing import canonical_hash
-from colorbench.metrics.registry import METRICS
+from colorbench.fingerprint import metric_fingerprint
 from colorbench.pipeline.score import Scored
+from colorbench.protocols.registry import COLORBENCH
 from colorbench.results import ResultRecord
 from colorbench.stats import bootstrap_ci, paired_test
 
@@ -25,10 +25,13 @@ def weight_hashes(names) -> dict[str, str]:
     return hashes
 
 
-def metric_protocol(dataset_protocol: str, metric: str) -> str:
-    """Fingerprint of everything that changes this metric's number on this dataset."""
-    spec = METRICS.get(metric)
-    return canonical_hash({"dataset": dataset_protocol, "metric": metric, "weights": weight_hashes(spec.weights)})[:16]
+def metric_protocol(dataset_protocol: str, metric: str, protocol=COLORBENCH,
+                    recorded: dict[str, str] | None = None) -> str:
+    """Fingerprint of everything that changes this metric's number on this dataset. `recorded`:
+    the weight files' SHA-256 as the run recorded them (merge), else the files in use now."""
+    names = protocol.spec(metric).weights
+    hashes = {n: recorded.get(n) or "missing" for n in names} if recorded is not None else weight_hashes(names)
+    return metric_fingerprint(dataset_protocol, metric, hashes, protocol.name)
 
 
 def is_subset(s: Scored, n_test: int) -> bool:
@@ -37,9 +40,9 @@ def is_subset(s: Scored, n_test: int) -> bool:
     return s.values is not None and len(s.ids) < n_test
 
 
-def best_row(rows: list[Scored], metric: str, roles: dict[str, str], n_test: int) -> Scored | None:
+def best_row(rows: list[Scored], metric: str, roles: dict[str, str], n_test: int, protocol=COLORBENCH) -> Scored | None:
     """The best full model row (floor, ceiling and subset rows excluded); None for directionless metrics."""
-    higher = METRICS.get(metric).higher_is_better
+    higher = protocol.spec(metric).higher_is_better
     candidates = [s for s in rows if roles.get(s.baseline) == "model" and s.value(metric) is not None
                   and s.value(metric).value == s.value(metric).value  # no NaN
                   and not is_subset(s, n_test)]
@@ -49,22 +52,25 @@ def best_row(rows: list[Scored], metric: str, roles: dict[str, str], n_test: int
 
 
 def build_records(scored: list[Scored], metrics: list[str], protocols: dict[str, str], run_id: str,
-                  roles: dict[str, str], seed: int, n_test: dict[str, int]) -> list[ResultRecord]:
-    """n_test: each dataset's number of test images (a row scored on fewer is a subset row)."""
+                  roles: dict[str, str], seed: int, n_test: dict[str, int], evaluation=COLORBENCH,
+                  recorded: dict[str, str] | None = None) -> list[ResultRecord]:
+    """n_test: each dataset's number of test images (a row scored on fewer is a subset row);
+    `evaluation`: the evaluation protocol (colorbench.protocols) defining the metrics;
+    `recorded`: weight SHA-256s as run.json recorded them (see metric_protocol)."""
     records = []
     for dataset in dict.fromkeys(s.dataset for s in scored):
         rows = [s for s in scored if s.dataset == dataset]
         for metric in metrics:
-            protocol = metric_protocol(protocols[dataset], metric)
-            best = best_row(rows, metric, roles, n_test[dataset])
-            records += [_record(s, metric, protocol, best, run_id, roles.get(s.baseline, "model"), seed,
+            protocol = metric_protocol(protocols[dataset], metric, evaluation, recorded)
+            best = best_row(rows, metric, roles, n_test[dataset], evaluation)
+            spec = evaluation.spec(metric)
+            records += [_record(s, metric, spec, protocol, best, run_id, roles.get(s.baseline, "model"), seed,
                                 is_subset(s, n_test[dataset])) for s in rows]
     return records
 
 
-def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: str, role: str, seed: int,
-            subset: bool) -> ResultRecord:
-    spec = METRICS.get(metric)
+def _record(s: Scored, metric: str, spec, protocol: str, best: Scored | None, run_id: str, role: str,
+            seed: int, subset: bool) -> ResultRecord:
     common = dict(run_id=run_id, dataset=s.dataset, baseline=s.baseline, metric=metric,
                   higher_is_better=spec.higher_is_better, unit=spec.unit, protocol=protocol, role=role, subset=subset)
     v = s.value(metric)

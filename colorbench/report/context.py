@@ -22,12 +22,15 @@ def seconds(v) -> str:
 
 
 def header(run: Run) -> dict:
+    from colorbench.protocols.labels import run_banner
+
     doc = run.doc
     git = doc.environment.get("git") or {}
     return {"run": {
         "run_id": doc.run_id, "scale": doc.scale, "device": doc.device, "seed": doc.seed,
         "created": doc.environment.get("created"), "commit": git.get("commit"), "dirty": git.get("dirty"),
         "datasets": run.datasets, "baseline_links": [{"name": b, "slug": slug(b)} for b in run.baselines],
+        "banner": run_banner(doc.evaluation, doc.weights),  # protocol and unverified weights, on every page
     }}
 
 

@@ -103,8 +103,10 @@ class Run:
 
 
 def _metric_infos(doc: RunDocument, results: pd.DataFrame) -> dict[str, MetricInfo]:
-    from colorbench.metrics.registry import METRICS  # imported late: torch-heavy
+    from colorbench.protocols.registry import PROTOCOLS  # imported late: torch-heavy
 
+    protocol = doc.evaluation.get("protocol") or "colorbench"  # definitions of the run's own protocol
+    registry = PROTOCOLS.get(protocol).metrics if protocol in PROTOCOLS else {}
     present = set(results["metric"])
     names = [m for m in dict.fromkeys(list(doc.evaluation.get("metrics") or []) + list(results["metric"])) if m in present]
     infos = {}
@@ -112,7 +114,7 @@ def _metric_infos(doc: RunDocument, results: pd.DataFrame) -> dict[str, MetricIn
         rows = results[results["metric"] == m]
         direction = next((d for d in rows["higher_is_better"] if d is not None), None)
         unit = next((u for u in rows["unit"] if u), "")
-        spec = METRICS.get(m) if m in METRICS else None
+        spec = registry.get(m) if m in registry else None
         infos[m] = MetricInfo(m, direction, unit, spec.definition if spec else "", spec.group if spec else "other")
     return infos
 

@@ -24,12 +24,15 @@ def _cell(c: D.Cell) -> str:
 
 
 def summary_markdown(run: D.Run) -> str:
+    from colorbench.protocols.labels import run_banner
+
     doc = run.doc
     lines = [
         f"## colorbench results · run `{md_escape(doc.run_id)}`",
         "",
         f"scale `{md_escape(doc.scale)}` · device `{md_escape(doc.device)}` · seed {md_escape(doc.seed)}",
         "",
+        *[f"> **{md_escape(line)}**\n" for line in run_banner(doc.evaluation, doc.weights)],
         "↑ higher is better, ↓ lower is better. **Bold**: best (reference rows _gray_/_oracle_ excluded). "
         "≈: not distinguishable from the best (paired test, p ≥ 0.05). Subscript: 95% CI. "
         "_N = k, not ranked_: scored on only k of the dataset's test images, so never compared with the full rows.",

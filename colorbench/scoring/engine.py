@@ -50,14 +50,16 @@ class ScoreResult:
     failed: dict[str, str] = field(default_factory=dict)  # metric -> reason; the others still count
 
 
-def build_accumulators(names: Iterable[str], context: MetricContext) -> dict:
-    """Fresh accumulators on context.device; unknown names raise UnknownNameError. Their states
-    are synchronised exactly when the engine shards the batches (under torchrun), not whenever
-    a process group exists: a caller's own group (colorbench.score in a DDP script) must not
-    gather what every rank scored in full."""
-    from colorbench.metrics.registry import METRICS
+def build_accumulators(names: Iterable[str], context: MetricContext, registry=None) -> dict:
+    """Fresh accumulators on context.device; unknown names raise UnknownNameError. `registry`:
+    where the names are defined (a protocol's metrics, colorbench.protocols); default METRICS.
+    Their states are synchronised exactly when the engine shards the batches (under torchrun),
+    not whenever a process group exists: a caller's own group (colorbench.score in a DDP script)
+    must not gather what every rank scored in full."""
+    if registry is None:
+        from colorbench.metrics.registry import METRICS as registry
 
-    specs = [METRICS.get(n) for n in names]  # look every name up before building anything
+    specs = [registry.get(n) for n in names]  # look every name up before building anything
     accumulators = {s.name: s.build(context).to(context.device) for s in specs}
     for acc in accumulators.values():
         acc.distributed_available_fn = _sharded
@@ -190,11 +192,13 @@ def score_pairs(
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
     key_real_stats_by_files: bool = False,
+    registry=None,
 ) -> ScoreResult:
     """Score `pairs` with every metric in `metrics`; per-image vectors follow ScoreResult.ids.
     A metric that fails (its update or compute raises) is listed in .failed; the rest are kept.
     key_real_stats_by_files: cache the real images' FID statistics under a hash of the scored
-    ground-truth files' bytes (`colorbench score`; `run` keys them by its test split instead)."""
+    ground-truth files' bytes (`colorbench score`; `run` keys them by its test split instead).
+    registry: the metrics' definitions (a protocol's, colorbench.protocols; default METRICS)."""
     if size_policy not in SIZE_POLICIES:
         raise UsageError(f"unknown size policy {size_policy!r} (choose from {', '.join(SIZE_POLICIES)})")
     if batch_size < 1:
@@ -202,7 +206,7 @@ def score_pairs(
     plan = plan_batches(list(pairs), batch_size, size_policy, strict)
     if key_real_stats_by_files:
         context = replace(context, real_stats_key=_files_key(plan))
-    accumulators = build_accumulators(metrics, context)
+    accumulators = build_accumulators(metrics, context, registry)
     result = ScoreResult({}, [], plan.size_mismatch, plan.resized, plan.unreadable)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

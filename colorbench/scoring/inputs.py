@@ -44,13 +44,14 @@ def _kind(x: Images, name: str) -> str:
                     f"got {type(x).__name__}")
 
 
-def pairs_from(pred: Images, gt: Images) -> tuple[PairMatch, dict[str, Any]]:
-    """The pairs to score and how each side is described in the provenance ("pred", "gt")."""
+def pairs_from(pred: Images, gt: Images, pred_prefix: str = "") -> tuple[PairMatch, dict[str, Any]]:
+    """The pairs to score and how each side is described in the provenance ("pred", "gt");
+    pred_prefix: a protocol's prediction-name prefix, for folders (scoring.pairs.match_folders)."""
     kinds = _kind(pred, "pred"), _kind(gt, "gt")
     if kinds[0] != kinds[1] and "a folder" in kinds:
         raise TypeError(f"pred is {kinds[0]} but gt is {kinds[1]}: give two of the same kind")
     if kinds[0] == "a folder":
-        return match_folders(pred, gt), {"pred": str(pred), "gt": str(gt)}
+        return match_folders(pred, gt, pred_prefix=pred_prefix), {"pred": str(pred), "gt": str(gt)}
     if "a list of files" in kinds:
         if kinds[0] != kinds[1]:
             raise TypeError(f"pred is {kinds[0]} but gt is {kinds[1]}: give two of the same kind")

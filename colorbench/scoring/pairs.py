@@ -38,24 +38,29 @@ class PairMatch:
     ambiguous: list[str]  # ids with several files (e.g. a.png and a.jpg) on one side: not scored
 
 
-def _index(root: Path) -> tuple[dict[str, Path], set[str]]:
-    """id -> file for every image under root (hidden files skipped); ids with several files."""
+def _index(root: Path, prefix: str = "") -> tuple[dict[str, Path], set[str]]:
+    """id -> file for every image under root (hidden files skipped); ids with several files.
+    `prefix`: a file-name prefix dropped from ids (CT2's fake_NAME predictions)."""
     found: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
         if path.suffix.lower() in IMAGE_SUFFIXES:
+            if prefix and rel.name.startswith(prefix) and len(rel.name) > len(prefix):
+                rel = rel.with_name(rel.name[len(prefix):])
             found.setdefault(rel.with_suffix("").as_posix(), []).append(path)
     return {k: v[0] for k, v in found.items() if len(v) == 1}, {k for k, v in found.items() if len(v) > 1}
 
 
-def match_folders(pred_dir: str | Path, gt_dir: str | Path) -> PairMatch:
-    """Pair files by relative path and stem; the suffixes may differ (pred .png, truth .jpg)."""
+def match_folders(pred_dir: str | Path, gt_dir: str | Path, pred_prefix: str = "") -> PairMatch:
+    """Pair files by relative path and stem; the suffixes may differ (pred .png, truth .jpg).
+    pred_prefix: predictions may also be named <prefix><name> (a protocol's layout); a name
+    present both ways is ambiguous."""
     for name, d in (("prediction", pred_dir), ("ground-truth", gt_dir)):
         if not Path(d).is_dir():
             raise DataError(f"{name} folder {str(d)!r} does not exist")
-    pred, pred_dup = _index(Path(pred_dir))
+    pred, pred_dup = _index(Path(pred_dir), pred_prefix)
     gt, gt_dup = _index(Path(gt_dir))
     ambiguous = pred_dup | gt_dup
     pairs = [Pair(i, pred[i], gt[i]) for i in sorted(gt) if i in pred and i not in ambiguous]

@@ -29,8 +29,6 @@ from colorbench.scoring.inputs import Images, pairs_from
 from colorbench.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci
 
 DEFAULT_PROTOCOL = "colorbench"
-# Named protocols arrive with colorbench/protocols (issue 25); until then only the default.
-KNOWN_PROTOCOLS = (DEFAULT_PROTOCOL,)
 _EXCLUSIONS = (("missing", "missing prediction"), ("extra", "extra prediction"),
                ("ambiguous", "ambiguous (several files)"), ("size_mismatch", "size mismatch"),
                ("unreadable", "unreadable"))
@@ -72,20 +70,29 @@ class Scores:
         """Image pairs scored."""
         return int(self.provenance["n"])
 
-    def to_json(self) -> dict[str, float | int | None]:
-        """What `colorbench score --json` prints: each metric's value (None if failed) and n."""
+    def to_json(self) -> dict[str, Any]:
+        """What `colorbench score --json` prints: each metric's value (None if failed) and n, and
+        for a published protocol or an unverified weight file, its label ("protocol", "weights")."""
         metrics = self.provenance["metrics"]
-        return {**{n: s["value"] for n, s in metrics.items()}, **{n: None for n in self.failed}, "n": self.n}
+        return {**{n: s["value"] for n, s in metrics.items()}, **{n: None for n in self.failed}, "n": self.n,
+                **self._label()}
+
+    def _label(self) -> dict[str, Any]:
+        return {k: self.provenance[k] for k in ("protocol", "weights") if k in self.provenance}
 
     def table(self) -> str:
-        """The table `colorbench score` prints."""
+        """The table `colorbench score` prints, after the protocol's and unverified weights' banner."""
+        from colorbench.protocols import labels
+        from colorbench.protocols.registry import get
+
+        banner = labels.banner_lines(get(self.protocol), self.provenance.get("weights", {}))
         arrows = {"higher": "higher", "lower": "lower", "none": "-"}
         rows = [("metric", "value", "better", "unit", "95% CI")]
         for name, s in self.provenance["metrics"].items():
             ci = f"[{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]" if s["ci95"] else "-"
             rows.append((name, _fmt(s["value"]), arrows[s["direction"]], s["unit"] or "-", ci))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        return "\n".join([*banner, *("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)])
 
     def save(self, folder: str | Path) -> None:
         """per_image.csv and summary.json, as `colorbench score --out FOLDER` writes them."""
@@ -129,29 +136,20 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or math.isnan(x) else f"{x:.5g}"
 
 
-def metric_names(names: str | Sequence[str] | None, option: str = "metrics") -> list[str]:
-    """The metrics to compute: the default set for None, else every name (comma lists split),
-    each checked (UnknownNameError with did-you-mean), repeats dropped; `option` names the
+def metric_names(names: str | Sequence[str] | None, option: str = "metrics", protocol: str | None = None) -> list[str]:
+    """The metrics to compute under `protocol` (None: colorbench's): its default set for None,
+    else every name (comma lists split), each checked (UnknownNameError with did-you-mean; a
+    metric the protocol does not define: UsageError), repeats dropped; `option` names the
     argument in the error for an empty list."""
-    from colorbench.metrics.registry import DEFAULT_METRICS, METRICS
+    from colorbench.protocols.registry import get
 
     if names is None:
-        return list(DEFAULT_METRICS)
+        return get(protocol).resolve(None)
     items = [names] if isinstance(names, str) else list(names)
     found = [n.strip() for item in items for n in item.split(",") if n.strip()]
     if not found:
         raise UsageError(f"{option} names no metric")
-    for n in found:
-        METRICS.get(n)  # UnknownNameError with did-you-mean
-    return list(dict.fromkeys(found))
-
-
-def check_protocol(protocol: str | None) -> str:
-    """The protocol's name (None: the default); an unknown one is refused, naming the known."""
-    name = DEFAULT_PROTOCOL if protocol is None else protocol
-    if name not in KNOWN_PROTOCOLS:
-        raise UsageError(f"unknown protocol {name!r}; known protocols: {', '.join(KNOWN_PROTOCOLS)}")
-    return name
+    return list(dict.fromkeys(get(protocol).resolve(found)))
 
 
 def _shown(ids: list[str]) -> str:
@@ -165,11 +163,14 @@ def score_inputs(pred: Images, gt: Images, metrics: list[str], device: torch.dev
     `metrics` (checked names) on `device`. Under torchrun the process group is joined and each
     rank scores a shard; every rank gets the whole result. `notify` receives, on the main rank,
     one line per kind of exclusion and per failed metric (the CLI prints them to stderr)."""
-    protocol = check_protocol(protocol)
+    from colorbench.protocols import labels
+    from colorbench.protocols.registry import get
+
+    evaluation = get(protocol)  # unknown: UnknownNameError with did-you-mean, before any work
     distributed.init(device)  # under torchrun each rank scores a shard; rank 0 reports
     device = distributed.local_device(device)
     say = notify if notify is not None and distributed.world().main else (lambda line: None)
-    match, described = pairs_from(pred, gt)
+    match, described = pairs_from(pred, gt, pred_prefix=evaluation.pred_prefix)
     for label, ids in (("missing predictions", match.missing), ("extra predictions", match.extra),
                        ("ambiguous ids (several files)", match.ambiguous)):
         if ids:
@@ -178,7 +179,7 @@ def score_inputs(pred: Images, gt: Images, metrics: list[str], device: torch.dev
         raise DataError("missing or ambiguous predictions under --strict")
     result = score_pairs(
         match.pairs, metrics, MetricContext(device=device, seed=seed), batch_size=batch_size,
-        size_policy=size_policy, strict=strict, key_real_stats_by_files=True,
+        size_policy=size_policy, strict=strict, key_real_stats_by_files=True, registry=evaluation.metrics,
     )
     for label, ids in (("size mismatches excluded", result.size_mismatch),
                        ("predictions resized", result.resized), ("unreadable pairs", result.unreadable)):
@@ -186,24 +187,28 @@ def score_inputs(pred: Images, gt: Images, metrics: list[str], device: torch.dev
             say(f"{len(ids)} {label}: {', '.join(map(display_name, ids[:5]))}")
     for name, reason in result.failed.items():
         say(f"metric {name} failed: {reason}")
-    provenance = {"n": len(result.ids), "metrics": _metric_summaries(result, seed), "failed": result.failed,
+    label = {"protocol": evaluation.name} if evaluation.name != DEFAULT_PROTOCOL else {}
+    if used := labels.weights_label(evaluation, list(result.values)):
+        label["weights"] = used  # which files every number came from; unverified ones flagged
+    provenance = {**label, "n": len(result.ids), "metrics": _metric_summaries(result, seed, evaluation),
+                  "failed": result.failed,
                   **described, "size_policy": size_policy,
                   "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": seed, "method": "percentile"},
                   "missing": match.missing, "extra": match.extra, "ambiguous": match.ambiguous,
                   "size_mismatch": result.size_mismatch, "resized": result.resized, "unreadable": result.unreadable}
     excluded = [Excluded(i, reason) for key, reason in _EXCLUSIONS for i in provenance[key]]
     return Scores(_per_image(result), _summary_frame(metrics, provenance), provenance, excluded,
-                  dict(result.failed), list(result.resized), protocol)
+                  dict(result.failed), list(result.resized), evaluation.name)
 
 
-def _metric_summaries(result: ScoreResult, seed: int) -> dict[str, dict]:
+def _metric_summaries(result: ScoreResult, seed: int, evaluation) -> dict[str, dict]:
     """summary.json's "metrics": per computed metric its value, CI, direction, unit, definition
-    and the JSON-safe part of its extra (NaN and infinities as null)."""
-    from colorbench.metrics.registry import METRICS, direction_word
+    (the protocol's) and the JSON-safe part of its extra (NaN and infinities as null)."""
+    from colorbench.metrics.registry import direction_word
 
     out = {}
     for name, mv in result.values.items():
-        spec = METRICS.get(name)
+        spec = evaluation.spec(name)
         ci = bootstrap_ci(mv.per_image.cpu().numpy(), seed=seed) if mv.per_image is not None else None
         out[name] = {
             "value": _num(mv.value),

