@@ -159,7 +159,7 @@ def test_strips_change_no_output_code():
         model = BASELINES.get(name).create().eval()
         whole = C.colorize_batch(model, rgb, size, torch.device("cpu"))
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(C, "STRIP_PIXELS", 100)  # 1 row per strip
+            mp.setattr(C, "STRIP_PIXELS", 200)  # 1 row of the batch of 2 per strip
             assert torch.equal(C.colorize_batch(model, rgb, size, torch.device("cpu")), whole), name
 
 

@@ -26,7 +26,9 @@ from colorbench.color import lab_to_rgb, rgb_to_lab
 from colorbench.contracts import Baseline, ContractError, check_output
 from colorbench.imageio import as_unit, load_rgb, save_png
 
-STRIP_PIXELS = 1 << 18  # per image, converted at once: float64 temporaries of a few MB
+# Pixels converted at once (the whole batch's rows): the conversions' temporaries stay near 0.1 GB,
+# and strips are few (on a busy CPU each multi-threaded op of a strip waits for a time slice).
+STRIP_PIXELS = 1 << 21
 # `colorize`: a model without an input size sees a photo at most this long on its long side.
 # Its ab is upsampled onto the full-resolution L as for every model with an input size, so the
 # output keeps its meaning (the model's colours on the photo's own lightness); photos up to this
@@ -40,8 +42,8 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
 
 
-def _strips(height: int, width: int):
-    rows = max(1, STRIP_PIXELS // max(width, 1))
+def _strips(n: int, height: int, width: int):
+    rows = max(1, STRIP_PIXELS // max(n * width, 1))
     return ((r, min(r + rows, height)) for r in range(0, height, rows))
 
 
@@ -72,7 +74,7 @@ def _lightness(rgb: torch.Tensor) -> torch.Tensor:
     """L (N, 1, H, W) float32 of RGB given as uint8 codes or floats in [0, 1], a strip at a time."""
     n, _, h, w = rgb.shape
     L = torch.empty((n, 1, h, w), dtype=torch.float32)
-    for r0, r1 in _strips(h, w):
+    for r0, r1 in _strips(n, h, w):
         L[:, :, r0:r1] = rgb_to_lab(as_unit(rgb[:, :, r0:r1]))[:, :1]
     return L
 
@@ -95,7 +97,7 @@ def colorize_batch(model: Baseline, rgb: torch.Tensor, input_size: int | None, d
     lab = model.info.color_space == "lab"
     full = _resize(out[:, 1:] if lab else out, (h, w))  # ab, or RGB, at the image's size
     codes = torch.empty((n, 3, h, w), dtype=torch.uint8)
-    for r0, r1 in _strips(h, w):
+    for r0, r1 in _strips(n, h, w):
         part = lab_to_rgb(torch.cat((L[:, :, r0:r1], full[:, :, r0:r1]), dim=1)) if lab else full[:, :, r0:r1]
         codes[:, :, r0:r1] = _codes(part)
     return codes

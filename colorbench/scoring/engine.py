@@ -163,6 +163,22 @@ def _agree(accumulators: dict, result: ScoreResult) -> None:
     result.unreadable = list(dict.fromkeys(i for ids in distributed.gather(result.unreadable) for i in ids))
 
 
+def _nothing_scored(n_pairs: int, plan, result: ScoreResult) -> str:
+    """Why no pair was scored, with the first few of each cause."""
+    def shown(ids: list[str], detail=lambda i: "") -> str:
+        return "; ".join(display_name(i) + detail(i) for i in ids[:3]) + ("; ..." if len(ids) > 3 else "")
+
+    causes = []
+    if result.size_mismatch:
+        causes.append(f"{len(result.size_mismatch)} differ in size from their ground truth, excluded under size policy "
+                      f"'exclude' ({shown(result.size_mismatch, lambda i: f' ({plan.sizes[i]})')}); "
+                      "size policy 'resize' scores them resized")
+    if result.unreadable:
+        causes.append(f"{len(result.unreadable)} unreadable ({shown(result.unreadable)})")
+    found = f"of {n_pairs} matched pair(s): " + ", and ".join(causes) if causes else "no prediction matches a ground-truth file"
+    return f"no image pairs could be scored: {found}"
+
+
 def _return_freed_memory() -> None:
     """glibc keeps freed memory for reuse in holes that later, differently sized tensors do not
     fit (the batches, the networks' activations, FID's eigenproblem), so RSS creeps up; after
@@ -220,7 +236,7 @@ def score_pairs(
                 _return_freed_memory()
         _agree(accumulators, result)
         if not result.ids:
-            raise DataError("no image pairs could be scored")
+            raise DataError(_nothing_scored(len(pairs), plan, result))
         clear_memo()
         _return_freed_memory()
         _compute(accumulators, result)

@@ -42,6 +42,7 @@ class BatchPlan:
     size_mismatch: list[str] = field(default_factory=list)  # excluded under size_policy "exclude"
     resized: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # headers that could not be read
+    sizes: dict[str, str] = field(default_factory=dict)  # a mismatched id -> "prediction WxH, ground truth WxH"
 
 
 def _orientation(img: Image.Image) -> int | None:
@@ -79,9 +80,9 @@ def _accept(pair: Pair, size_policy: str, plan: BatchPlan, strict: bool) -> Item
         plan.unreadable.append(pair.id)
         return None
     if pred != gt:
+        plan.sizes[pair.id] = f"prediction {pred[1]}x{pred[0]}, ground truth {gt[1]}x{gt[0]}"
         if size_policy == "error":
-            raise DataError(f"{display_name(pair.id)}: prediction is {pred[1]}x{pred[0]}, ground truth "
-                            f"{gt[1]}x{gt[0]} (size policy 'error')")
+            raise DataError(f"{display_name(pair.id)}: {plan.sizes[pair.id]} (size policy 'error')")
         if size_policy == "exclude":
             plan.size_mismatch.append(pair.id)
             return None
