@@ -62,7 +62,7 @@ def main() -> None:
     for name, m in median.items():
         above = m["rss"] - floor
         loaded = {r["torch"] for r in runs[name]}
-        print(f"{name:<28}{m['seconds']:>10.3f}{m['rss'] / 1e6:>13.1f}{above / 1e6:>16.1f}"
+        print(f"{name:<28}{m['seconds']:>10.3f}{m['rss'] / 1e6:>13.2f}{above / 1e6:>16.2f}"
               f"{'yes' if loaded == {True} else 'no' if loaded == {False} else 'mixed':>14}"
               f"{m['seconds'] / torch_case['seconds']:>12.3f}{above / (torch_case['rss'] - floor):>11.3f}")
 

@@ -1,7 +1,8 @@
 """The one scoring routine, shared by `colorbench run` and `colorbench score`.
 
-Pairs are (prediction file, ground-truth file, id). The batch plan (plan.py) groups them from
-their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
+Pairs are (prediction, ground truth, id): files, or 8-bit codes in memory (colorbench.score on
+arrays), scored exactly as the same codes decoded from a file. The batch plan (plan.py) groups
+them from their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
 PIL releases the GIL) and every metric's accumulator is updated batch by batch with torch's own
 threads. Decoding and the metrics take turns instead of competing for the cores: on a busy CPU,
 torch's multi-threaded kernels wait a scheduler time slice for every thread that is not running.

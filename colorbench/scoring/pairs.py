@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-if TYPE_CHECKING:
-    import torch
-
 from colorbench.errors import DataError
 from colorbench.imageio import IMAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    import torch
 
 Source = Union[Path, "torch.Tensor"]  # an image file, or uint8 codes (3, H, W) in memory
 
