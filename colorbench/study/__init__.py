@@ -2,5 +2,6 @@
 
 A study folder holds study.json (spec.py), images/ (only the images the study shows, named by
 content hash so a URL reveals nothing) and responses.sqlite (store.py). create.py builds one from a
-run folder, server.py serves it, analysis.py and export.py read the votes back.
+run folder, app.py is the rater web app (Flask) and serve.py runs it under waitress, analysis.py
+and export.py read the votes back.
 """
