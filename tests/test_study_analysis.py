@@ -13,17 +13,13 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from colorbench.stats import bootstrap_ci, rater_cells, two_way_draw
-from colorbench.study.analysis import (
-    analyze,
-    exclusions,
-    format_table,
-    krippendorff_alpha,
-)
+from colorbench.study.analysis import analyze, format_table, krippendorff_alpha
 from colorbench.study.bootstrap import two_way_bootstrap, weighted_means
 from colorbench.study.create import CreateOptions, create_study
 from colorbench.study.spec import DB_FILE
 from colorbench.study.store import Store
 from colorbench.study.trials import session_schedule
+from colorbench.study.votes import exclusions
 
 MOS_MEANS = {"a": 3.9, "b": 3.3, "c": 2.7, "d": 2.1}
 MOS_SD = {"rater": 0.4, "image": 0.5, "interaction": 0.3, "noise": 0.7}

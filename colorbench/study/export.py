@@ -1,4 +1,5 @@
-"""`study export`: the counted votes as a rated folder (STUDY_DIR/export/), the shared long format.
+"""`study export`: the counted votes as a rated folder (STUDY_DIR/export/), the shared long format
+(colorbench.human.folder reads it).
 
 items.csv   item,reference,test,scene,system,role   one row per main trial; paths relative to the folder;
             role "reference" for the hidden reference (MOS ground truth rated alone: system "",
@@ -18,7 +19,7 @@ import pandas as pd
 
 from colorbench import __version__
 from colorbench.files import write_json, write_text
-from colorbench.study.analysis import counted_votes, votes_frame
+from colorbench.human.folder import ITEM_COLUMNS, ROLE_COLUMN, ROLES
 from colorbench.study.spec import (
     EXPORT_DIR,
     GROUND_TRUTH,
@@ -28,9 +29,8 @@ from colorbench.study.spec import (
     load_study,
 )
 from colorbench.study.store import now
+from colorbench.study.votes import counted_votes, votes_frame
 
-ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]  # what a rated folder's items.csv must have
-ROLE_COLUMN, ROLES = "role", ("reference", "test")  # optional in a rated folder; written by the export
 RATING_COLUMNS = ["rater", "item", "score", "scale_min", "scale_max", "latency_ms", "time", "design"]
 
 
