@@ -1,12 +1,11 @@
-"""`study analyze`: votes -> MOS or fool rate per baseline with CIs, vigilance exclusions, agreement.
+"""`study analyze`: votes -> the design's measure per baseline with CIs (MOS, fool rate, ...),
+vigilance exclusions, agreement.
 
-Counted responses and vigilance exclusions: votes.py. A vigilance trial is failed when the
-hue-rotated image is rated above "Poor" (MOS) or picked as the real photo (2AFC).
-
-Fool rate (2AFC, Zhang et al. 2016): the share of trials in which the colourisation was picked as
-the real photo; 50% means people cannot tell it from the real photo.
+Counted responses and vigilance exclusions: votes.py. What failing a vigilance trial means, what
+a score means and what its mean measures: the study's design (colorbench.study.designs).
 Inter-rater agreement: Krippendorff's alpha, ordinal, over main trials as units (the
-`krippendorff` package); for 2AFC's 0/1 answers ordinal alpha equals nominal alpha.
+`krippendorff` package), over the design's score scale; for 0/1 answers (2AFC) ordinal alpha
+equals nominal alpha.
 Agreement with the metrics: agreement.py (the code behind `colorbench agreement STUDY_DIR`).
 """
 from __future__ import annotations
@@ -19,13 +18,8 @@ import pandas as pd
 
 from colorbench.study.agreement import agreement_text, study_agreement
 from colorbench.study.bootstrap import LEVEL, RESAMPLES, SCHEME, two_way_bootstrap
-from colorbench.study.spec import (
-    ANALYSIS_FILE,
-    GROUND_TRUTH,
-    MOS_SCALE,
-    Study,
-    load_study,
-)
+from colorbench.study.designs import DESIGNS
+from colorbench.study.spec import ANALYSIS_FILE, GROUND_TRUTH, Study, load_study
 from colorbench.study.store import now
 from colorbench.study.votes import counted_votes, votes_frame
 
@@ -33,7 +27,8 @@ ANALYSIS_SCHEMA = "colorbench.study-analysis/1"
 
 
 def krippendorff_alpha(frame: pd.DataFrame, design: str) -> dict:
-    """Ordinal alpha over units = trials; None (with the reason) when no trial has two ratings."""
+    """Ordinal alpha over units = trials, values in the scale of `design` (its name); None (with
+    the reason) when no trial has two ratings."""
     import krippendorff
 
     if frame.empty:
@@ -43,7 +38,8 @@ def krippendorff_alpha(frame: pd.DataFrame, design: str) -> dict:
     if len(pairable) == 0:
         return {"value": None, "level": "ordinal", "units": 0, "reason": "no trial was answered by two counted raters"}
     data = table[pairable].to_numpy(float)
-    domain = list(range(MOS_SCALE[0], MOS_SCALE[1] + 1)) if design == "mos" else [0, 1]
+    low, high = DESIGNS.get(design).scale
+    domain = list(range(low, high + 1))
     if len(np.unique(data[~np.isnan(data)])) < 2:
         return {"value": None, "level": "ordinal", "units": len(pairable), "reason": "every answer is the same value"}
     value = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal", value_domain=domain)
@@ -62,8 +58,7 @@ def summarise(study: Study, votes: pd.DataFrame, lengths: dict[str, int], seed: 
                "reference": e.system == GROUND_TRUTH} for e in estimates]
     return {
         "schema": ANALYSIS_SCHEMA, "study": study.name, "design": study.design,
-        "measure": "mos" if study.design == "mos" else "fool_rate",
-        "scale": list(MOS_SCALE) if study.design == "mos" else [0, 1],
+        "measure": study.rules.measure.name, "scale": list(study.rules.scale),
         "run_id": study.source.run_id, "fingerprint": study.fingerprint, "created": now(),
         "bootstrap": {"scheme": SCHEME, "resamples": n_resamples, "level": LEVEL, "seed": seed},
         "raters": {"sessions": len(lengths), "with_votes": len(answered), "complete": complete,
@@ -90,7 +85,7 @@ def analyze(folder: Path, seed: int = 0) -> dict:
 
 
 def format_table(result: dict) -> str:
-    measure = "MOS (1-5)" if result["measure"] == "mos" else "fool rate"
+    measure = DESIGNS.get(result["design"]).measure.label
     lines = [f"study {result['study']} ({result['design']}): {measure}, {int(result['bootstrap']['level'] * 100)}% CI (two-way bootstrap over raters and images)"]
     width = max([len(s["label"]) for s in result["scores"]] + [8])
     for s in result["scores"]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.study.spec import DB_FILE, MOS_VIGILANCE_PASS_MAX, Study
+from colorbench.study.spec import DB_FILE, Study
 from colorbench.study.store import Store, rater_id
 
 COLUMNS = ["rater", "trial", "kind", "dataset", "image_id", "system", "response", "score", "latency_ms", "time"]
@@ -28,10 +28,6 @@ def votes_frame(folder: Path, study: Study) -> tuple[pd.DataFrame, dict[str, int
     return pd.DataFrame(out, columns=COLUMNS), {rater_id(k): v for k, v in lengths.items()}
 
 
-def vigilance_failed(design: str, score: int) -> bool:
-    return score > MOS_VIGILANCE_PASS_MAX if design == "mos" else score == 1
-
-
 def exclusions(study: Study, votes: pd.DataFrame) -> tuple[list[dict], list[str]]:
     """Raters excluded by vigilance (with counts), and raters who answered no vigilance trial."""
     excluded, unchecked = [], []
@@ -40,7 +36,7 @@ def exclusions(study: Study, votes: pd.DataFrame) -> tuple[list[dict], list[str]
         if vig.empty:
             unchecked.append(str(rater))
             continue
-        failed = int(sum(vigilance_failed(study.design, s) for s in vig["score"]))
+        failed = int(sum(study.rules.vigilance_failed(s) for s in vig["score"]))
         if failed / len(vig) > study.settings.vigilance_max_fail:
             excluded.append({"rater": str(rater), "vigilance_trials": len(vig), "failed": failed})
     return excluded, unchecked
