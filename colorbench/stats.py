@@ -8,12 +8,16 @@
   flips, with the +1 correction so p is never 0); CI of the mean difference by paired bootstrap.
 - `resample_counts`: how often each of n units is drawn, per bootstrap replicate, a few
   replicates at a time (the human studies' rater draws: memory bounded whatever the number of raters).
+- `two_way_draw`: the replicates of a crossed raters x scenes design, the one two-way bootstrap
+  draw behind `study analyze` (colorbench.study.bootstrap) and `colorbench agreement`
+  (colorbench.human.resample); `rater_cells` builds its input.
 Metrics without per-image values (fid, *_pooled, delta_cf, auc_ab_rebal) have no CI: None.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -33,6 +37,58 @@ def resample_counts(rng: np.random.Generator, n: int, n_resamples: int,
     for start in range(0, n_resamples, step):
         stop = min(start + step, n_resamples)
         yield slice(start, stop), rng.multinomial(n, p, size=stop - start)
+
+
+def rater_cells(row: np.ndarray, rater: np.ndarray, values: np.ndarray, n_rows: int, n_raters: int) -> tuple:
+    """(sums, counts): sparse (n_rows, n_raters) sums of `values` and their counts per (row, rater),
+    one entry per value at (row[k], rater[k]); NaN values are left out."""
+    from scipy import sparse
+
+    ok = np.isfinite(values)
+    at, shape = (row[ok], rater[ok]), (n_rows, n_raters)
+    return sparse.csr_matrix((values[ok], at), shape=shape), sparse.csr_matrix((np.ones(int(ok.sum())), at), shape=shape)
+
+
+def _rater_weighted(rng: np.random.Generator, cells: Sequence[tuple], n_raters: int, n_resamples: int, ratio: bool) -> list:
+    """Per (sums, counts) pair, (n, B) arrays S @ w_b and N @ w_b under B rater draws, or with
+    `ratio` their quotient; the draws made a few replicates at a time (resample_counts)."""
+    shape = lambda cell: (cell[0].shape[0], n_resamples)  # noqa: E731
+    if n_raters == 0:  # nothing to draw: no rater weights anything
+        return [np.full(shape(c), np.nan) if ratio else (np.zeros(shape(c)), np.zeros(shape(c))) for c in cells]
+    out = [np.empty(shape(c)) if ratio else (np.empty(shape(c)), np.empty(shape(c))) for c in cells]
+    for b, counts in resample_counts(rng, n_raters, n_resamples):
+        weights = np.ascontiguousarray(counts.T, dtype=float)  # (R, k), as sparse @ wants it
+        del counts
+        for (sums, answered), dest in zip(cells, out):
+            num, den = np.asarray(sums @ weights), np.asarray(answered @ weights)
+            if ratio:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    dest[:, b] = num / den
+            else:
+                dest[0][:, b], dest[1][:, b] = num, den
+        del weights  # freed before the next chunk is drawn: one chunk alive at a time
+    return out
+
+
+def two_way_draw(cells: Sequence[tuple], n_raters: int, scene_groups: Sequence[int], n_resamples: int, seed: int = 0,
+                 ratio: bool = False, scenes: Literal["counts", "indices"] = "counts") -> tuple[list, list[np.ndarray]]:
+    """B replicates of a crossed raters x scenes design, seeded (numpy PCG64).
+
+    Raters: one draw of the R raters with replacement per replicate, shared by every cell (each
+    cell a (sums, counts) pair of (n, R) matrices from rater_cells, rows of any kind: scenes,
+    items); returned per cell as its (n, B) rater-weighted sums and counts, or with `ratio` the
+    (n, B) weighted means (NaN where none of the row's raters was drawn). Scenes: then, for each
+    group of scene_groups (its number of scenes S), one draw of its S scenes with replacement per
+    replicate, as (B, S) counts of how often each scene was drawn (`scenes="counts"`, one
+    multinomial draw: study analyze) or as (B, S) drawn scene indices in draw order
+    (`scenes="indices"`: agreement, which concatenates the drawn scenes' items). Both schemes
+    draw the same distribution; they differ in the random stream, kept so each command's
+    intervals are unchanged for a given seed. The rater draws come first in the stream."""
+    rng = np.random.default_rng(seed)
+    weighted = _rater_weighted(rng, cells, n_raters, n_resamples, ratio)
+    drawn = [rng.multinomial(n, np.full(n, 1 / n), size=n_resamples) if scenes == "counts"
+             else rng.integers(0, n, size=(n_resamples, n)) for n in scene_groups]
+    return weighted, drawn
 
 
 def _clean(values) -> np.ndarray:

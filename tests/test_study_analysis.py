@@ -12,18 +12,14 @@ from ci_browser.synthetic_run import SCRIPT_NAME, build_run
 from scipy.special import expit
 from scipy.stats import norm
 
-from colorbench.stats import bootstrap_ci
-from colorbench.study.analysis import (
-    analyze,
-    exclusions,
-    format_table,
-    krippendorff_alpha,
-)
+from colorbench.stats import bootstrap_ci, rater_cells, two_way_draw
+from colorbench.study.analysis import analyze, format_table, krippendorff_alpha
 from colorbench.study.bootstrap import two_way_bootstrap, weighted_means
 from colorbench.study.create import CreateOptions, create_study
 from colorbench.study.spec import DB_FILE
 from colorbench.study.store import Store
 from colorbench.study.trials import session_schedule
+from colorbench.study.votes import exclusions
 
 MOS_MEANS = {"a": 3.9, "b": 3.3, "c": 2.7, "d": 2.1}
 MOS_SD = {"rater": 0.4, "image": 0.5, "interaction": 0.3, "noise": 0.7}
@@ -93,6 +89,28 @@ def test_two_way_bootstrap_draws_raters_in_chunks_equal_to_one_dense_draw_and_st
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 24e6, f"{peak / 1e6:.1f} MB"
+
+
+def test_study_and_agreement_share_one_two_way_draw():
+    """colorbench.stats.two_way_draw, the draw of `study analyze` (scenes as counts) and of
+    `colorbench agreement` (scenes as indices): the rater draw first, shared by every cell, then
+    each scene group; equal to dense formulas over the documented random stream."""
+    rng = np.random.default_rng(8)
+    row, rater, values = rng.integers(0, 6, 200), rng.integers(0, 9, 200), rng.integers(1, 6, 200).astype(float)
+    values[:5] = np.nan  # left out, as a rating without a z-score
+    sums, counts = np.zeros((6, 9)), np.zeros((6, 9))
+    np.add.at(sums, (row[5:], rater[5:]), values[5:])
+    np.add.at(counts, (row[5:], rater[5:]), 1.0)
+    cells = [rater_cells(row, rater, values, 6, 9)]
+    for scenes in ("counts", "indices"):
+        ((got_sums, got_counts),), (drawn,) = two_way_draw(cells, 9, [4], 50, seed=3, scenes=scenes)
+        stream = np.random.default_rng(3)
+        w = stream.multinomial(9, np.full(9, 1 / 9), size=50).T.astype(float)
+        expected = stream.multinomial(4, np.full(4, 1 / 4), size=50) if scenes == "counts" else stream.integers(0, 4, size=(50, 4))
+        assert np.array_equal(got_sums, sums @ w) and np.array_equal(got_counts, counts @ w) and np.array_equal(drawn, expected)
+    (means,), _ = two_way_draw(cells, 9, [4], 50, seed=3, ratio=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_array_equal(means, (sums @ w) / (counts @ w))
 
 
 def test_mos_cis_cover_the_planted_values_about_95_percent():

@@ -10,10 +10,11 @@ import pytest
 from ci_browser.synthetic_run import SCRIPT_NAME, build_run
 
 from colorbench.cli import main
+from colorbench.human.folder import ITEM_COLUMNS, ROLE_COLUMN
 from colorbench.results import read_results
 from colorbench.study.analysis import analyze
 from colorbench.study.create import CreateOptions, create_study
-from colorbench.study.export import ITEM_COLUMNS, RATING_COLUMNS, ROLE_COLUMN
+from colorbench.study.export import RATING_COLUMNS
 from colorbench.study.folder import STUDY_MARKER
 from colorbench.study.report import people_section
 from colorbench.study.spec import DB_FILE, file_sha256

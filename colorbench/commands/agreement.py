@@ -49,11 +49,12 @@ def handle(args) -> int:
 
     from colorbench.human import agreement, sets
     from colorbench.report import agreement as report
+    from colorbench.study.agreement import read_study_folder
 
     if args.resamples < 2:
         raise UsageError("--resamples must be at least 2")
     names = _metric_names(args.metrics)
-    loaded = sets.load(args.set, download=not args.no_download, progress=sys.stderr.isatty())
+    loaded = sets.load(args.set, download=not args.no_download, progress=sys.stderr.isatty(), readers=(read_study_folder,))
     with tqdm(desc="score", unit="img", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         inputs = agreement.score(loaded.rs, names, zscore=args.zscore, strict=args.strict,
                                  batch_size=args.batch_size, progress=bar.update)

@@ -38,7 +38,7 @@ def _create(args) -> int:
 
 
 def _note_reused_scenes(study) -> None:
-    """MOS only (2AFC refuses): practice and vigilance trials that fell back on main scenes."""
+    """Designs that allow it (MOS; 2AFC refuses): practice and vigilance trials that fell back on main scenes."""
     main_scenes = {(t.dataset, t.image_id) for t in study.trials if t.kind == "main"}
     extra = [(t.dataset, t.image_id) for t in study.trials if t.kind != "main"]
     reused = sum(scene in main_scenes for scene in extra)
@@ -46,7 +46,7 @@ def _note_reused_scenes(study) -> None:
         left = len(extra) - reused  # the other scenes are used up first
         print(f"colorbench study: {reused} of the {len(extra)} practice and vigilance trials show main scenes: only {left} "
               f"test image{'s lie' if left != 1 else ' lies'} outside the {study.settings.per_baseline} main scenes of each dataset "
-              "(MOS raters see every main scene anyway; lower --per-baseline to avoid it)", file=sys.stderr)
+              f"({study.rules.scenes_note}; lower --per-baseline to avoid it)", file=sys.stderr)
 
 
 def _serve(args) -> int:
@@ -95,12 +95,15 @@ def _export(args) -> int:
 
 
 def register(sub) -> None:
+    # the designs are plain data: no numpy, pandas or flask at start-up
+    from colorbench.study.designs import DESIGNS
+
     p = sub.add_parser("study", help="human studies of a run: create, serve, invite, analyze, export")
     ss = p.add_subparsers(dest="study_command", required=True, metavar="STEP")
 
     c = ss.add_parser("create", help="sample trials from a run folder into a study folder")
     c.add_argument("run_dir", help="a finished run folder (run.json, gt/, outputs/)")
-    c.add_argument("--design", required=True, choices=["mos", "2afc"], help="mos: rate naturalness 1-5; 2afc: real vs fake")
+    c.add_argument("--design", required=True, choices=DESIGNS.names(), help="; ".join(f"{e.name}: {e.description}" for e in DESIGNS.entries()))
     c.add_argument("--per-baseline", type=int, default=10, metavar="N", help="scenes per dataset; every baseline is shown on each (default 10)")
     c.add_argument("--datasets", nargs="+", metavar="D1,D2", help="datasets of the run (default: all)")
     c.add_argument("--baselines", nargs="+", metavar="B1,B2", help="baselines of the run (default: every ok model, no gray/oracle)")

@@ -1,9 +1,10 @@
 """Human-rated image sets and how well colorbench's metrics agree with people.
 
 - ratings: the RatedSet (items + single ratings), its validation, MOS and per-rater z-scores;
-- folder / hecd / study: the ways in (a rated folder on disk, the HECD dataset's own CSVs, a
-  study folder's counted votes);
-- resample: the scene-and-rater bootstrap; correlation: SRCC, KRCC, PLCC after a logistic;
+- folder / hecd: the ways in (the rated-folder format on disk, the HECD dataset's own CSVs);
+  sets: a set by name or folder (a study folder is read by colorbench.study.agreement, above);
+- resample: the scene-and-rater bootstrap (its draw: colorbench.stats.two_way_draw);
+  correlation: SRCC, KRCC, PLCC after a logistic;
 - agreement / systems: scoring the rated images and comparing each metric with people;
 - calibrate: the human-calibrated combination of metrics (fitted, cross-validated offline).
 """

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from colorbench.errors import DataError
-from colorbench.study.export import ITEM_COLUMNS, ROLE_COLUMN, ROLES
 
 from .ratings import RatedItem, RatedSet, build_rated_set
+
+ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]  # what a rated folder's items.csv must have
+ROLE_COLUMN, ROLES = "role", ("reference", "test")  # optional in a rated folder; written by `study export`
 
 
 def rated_folder(path: str | Path) -> Path | None:

@@ -8,19 +8,20 @@ has no value in that replicate and drops out of it). The per-rating z-scores the
 not recomputed: a rater's normalisation depends only on that rater's own ratings, which a
 rater draw keeps whole. Seeded (numpy PCG64), percentile intervals.
 
-Memory: the rater draws are made a few replicates at a time (colorbench.stats.resample_counts,
-the same random stream as one draw of all of them), so memory grows with the ratings
-and with items x replicates, not with raters x replicates (1M crowd raters x 1000 replicates
-would be 8 GB of weights).
+The draw is colorbench.stats.two_way_draw (the one behind `study analyze` too), with the scenes
+drawn as indices. Memory: the rater draws are made a few replicates at a time (the same random
+stream as one draw of all of them), so memory grows with the ratings and with items x
+replicates, not with raters x replicates (1M crowd raters x 1000 replicates would be 8 GB of
+weights).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import stats
 
-from colorbench.stats import resample_counts
+from colorbench.stats import rater_cells, two_way_draw
 
 from . import DEFAULT_RESAMPLES
 
@@ -42,41 +43,14 @@ class Replicates:
         return idx[np.isfinite(self.mean_z[idx, b])]
 
 
-def rater_sums(item_of_rating: np.ndarray, rater_of_rating: np.ndarray, z: np.ndarray,
-               n_items: int, n_raters: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-    """(sum of z, count) per (item, rater) as sparse matrices; ratings with NaN z are left out."""
-    ok = np.isfinite(z)
-    shape = (n_items, n_raters)
-    zsum = sparse.csr_matrix((z[ok], (item_of_rating[ok], rater_of_rating[ok])), shape=shape)
-    cnt = sparse.csr_matrix((np.ones(ok.sum()), (item_of_rating[ok], rater_of_rating[ok])), shape=shape)
-    return zsum, cnt
-
-
-def _rater_weighted_means(rng: np.random.Generator, sums: list[tuple[sparse.csr_matrix, sparse.csr_matrix]],
-                          n_raters: int, n_resamples: int) -> list[np.ndarray]:
-    """For each (value sums, counts) pair, the (n_items, B) means under B rater draws with
-    replacement, drawn a few replicates at a time (colorbench.stats.resample_counts)."""
-    out = [np.empty((s.shape[0], n_resamples)) for s, _ in sums]
-    for b, counts in resample_counts(rng, n_raters, n_resamples):
-        weights = np.ascontiguousarray(counts.T, dtype=float)  # (R, k), as sparse @ wants it
-        del counts
-        for (vsum, cnt), means in zip(sums, out):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means[:, b] = np.asarray(vsum @ weights) / np.asarray(cnt @ weights)
-        del weights  # freed before the next chunk is drawn: one chunk alive at a time
-    return out
-
-
 def draw(item_of_rating: np.ndarray, rater_of_rating: np.ndarray, z: np.ndarray, score: np.ndarray,
          item_scene: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Replicates:
     """Replicates for items 0..n-1 with scene index item_scene[i]; one entry per rating in the
     index arrays item_of_rating and rater_of_rating (0..R-1), with its z-score and raw score."""
-    rng = np.random.default_rng(seed)
     n_items, n_scenes = len(item_scene), int(item_scene.max()) + 1
     n_raters = int(rater_of_rating.max()) + 1
-    sums = [rater_sums(item_of_rating, rater_of_rating, v, n_items, n_raters) for v in (z, score)]
-    mean_z, mos = _rater_weighted_means(rng, sums, n_raters, n_resamples)
-    draws = rng.integers(0, n_scenes, size=(n_resamples, n_scenes))
+    cells = [rater_cells(item_of_rating, rater_of_rating, v, n_items, n_raters) for v in (z, score)]
+    (mean_z, mos), (draws,) = two_way_draw(cells, n_raters, [n_scenes], n_resamples, seed, ratio=True, scenes="indices")
     members = tuple(np.flatnonzero(item_scene == s) for s in range(n_scenes))
     return Replicates(draws, mean_z, members, mos)
 

@@ -1,7 +1,8 @@
-"""Rated sets by name (RATED_SETS: explicit registry) or by folder (a study or rated folder)."""
+"""Rated sets by name (RATED_SETS: explicit registry) or by folder (a rated folder, or a folder
+kind a caller's reader recognises: `colorbench agreement` hands in the study folder's)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +34,20 @@ RATED_SETS.register(
 )
 
 
-def load(name_or_path: str, download: bool = True, progress: bool = True) -> LoadedSet:
-    """A registered name, else a study folder (its counted votes), else a rated folder."""
-    from .study import is_study_folder, study_rated_set
+# Reads a folder of its own kind as a rated set, or returns None when the folder is not one.
+FolderReader = Callable[[str], RatedSet | None]
 
+
+def load(name_or_path: str, download: bool = True, progress: bool = True, readers: Sequence[FolderReader] = ()) -> LoadedSet:
+    """A registered name, else a folder one of `readers` recognises (tried in order), else a rated
+    folder. The readers come from above: human/ sits below study/, so the study folder's reader
+    (colorbench.study.agreement.read_study_folder) is handed in by `colorbench agreement`."""
     if name_or_path in RATED_SETS:
         return RATED_SETS.get(name_or_path)(download, progress)
-    if is_study_folder(name_or_path):
-        return LoadedSet(study_rated_set(name_or_path))
+    for read in readers:
+        rs = read(name_or_path)
+        if rs is not None:
+            return LoadedSet(rs)
     if rated_folder(name_or_path) is not None or Path(name_or_path).expanduser().is_dir():
         return LoadedSet(load_rated_folder(name_or_path))
     RATED_SETS.get(name_or_path)  # UnknownNameError with did-you-mean

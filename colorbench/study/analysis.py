@@ -1,16 +1,12 @@
-"""`study analyze`: votes -> MOS or fool rate per baseline with CIs, vigilance exclusions, agreement.
+"""`study analyze`: votes -> the design's measure per baseline with CIs (MOS, fool rate, ...),
+vigilance exclusions, agreement.
 
-Counted responses: main trials only (practice and vigilance never count), from raters not
-excluded. A rater is excluded when they answered vigilance trials and failed more than the
-study's `vigilance_max_fail` share of them. A vigilance trial is failed when the hue-rotated
-image is rated above "Poor" (MOS) or picked as the real photo (2AFC). Raters who left before any
-vigilance trial are kept and counted as `unchecked`.
-
-Fool rate (2AFC, Zhang et al. 2016): the share of trials in which the colourisation was picked as
-the real photo; 50% means people cannot tell it from the real photo.
+Counted responses and vigilance exclusions: votes.py. What failing a vigilance trial means, what
+a score means and what its mean measures: the study's design (colorbench.study.designs).
 Inter-rater agreement: Krippendorff's alpha, ordinal, over main trials as units (the
-`krippendorff` package); for 2AFC's 0/1 answers ordinal alpha equals nominal alpha.
-Agreement with the metrics: colorbench.human.study (the code behind `colorbench agreement`).
+`krippendorff` package), over the design's score scale; for 0/1 answers (2AFC) ordinal alpha
+equals nominal alpha.
+Agreement with the metrics: agreement.py (the code behind `colorbench agreement STUDY_DIR`).
 """
 from __future__ import annotations
 
@@ -20,60 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from colorbench.study.agreement import agreement_text, study_agreement
 from colorbench.study.bootstrap import LEVEL, RESAMPLES, SCHEME, two_way_bootstrap
-from colorbench.study.spec import (
-    ANALYSIS_FILE,
-    DB_FILE,
-    GROUND_TRUTH,
-    MOS_SCALE,
-    MOS_VIGILANCE_PASS_MAX,
-    Study,
-    load_study,
-)
-from colorbench.study.store import Store, now, rater_id
+from colorbench.study.designs import DESIGNS
+from colorbench.study.spec import ANALYSIS_FILE, GROUND_TRUTH, Study, load_study
+from colorbench.study.store import now
+from colorbench.study.votes import counted_votes, votes_frame
 
 ANALYSIS_SCHEMA = "colorbench.study-analysis/1"
-COLUMNS = ["rater", "trial", "kind", "dataset", "image_id", "system", "response", "score", "latency_ms", "time"]
-
-
-def votes_frame(folder: Path, study: Study) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Every stored vote joined with its trial; and each rater's number of scheduled trials."""
-    rows, lengths = Store(Path(folder) / DB_FILE, study.fingerprint).rows()
-    out = []
-    for r in rows:
-        t = study.trial(r["trial"])
-        out.append({"rater": rater_id(r["session_id"]), "trial": t.id, "kind": t.kind, "dataset": t.dataset, "image_id": t.image_id,
-                    "system": t.system, "response": r["response"], "score": int(r["score"]), "latency_ms": int(r["latency_ms"]), "time": r["time"]})
-    return pd.DataFrame(out, columns=COLUMNS), {rater_id(k): v for k, v in lengths.items()}
-
-
-def vigilance_failed(design: str, score: int) -> bool:
-    return score > MOS_VIGILANCE_PASS_MAX if design == "mos" else score == 1
-
-
-def exclusions(study: Study, votes: pd.DataFrame) -> tuple[list[dict], list[str]]:
-    """Raters excluded by vigilance (with counts), and raters who answered no vigilance trial."""
-    excluded, unchecked = [], []
-    for rater, mine in votes.groupby("rater", sort=True):
-        vig = mine[mine["kind"] == "vigilance"]
-        if vig.empty:
-            unchecked.append(str(rater))
-            continue
-        failed = int(sum(vigilance_failed(study.design, s) for s in vig["score"]))
-        if failed / len(vig) > study.settings.vigilance_max_fail:
-            excluded.append({"rater": str(rater), "vigilance_trials": len(vig), "failed": failed})
-    return excluded, unchecked
-
-
-def counted_votes(study: Study, votes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], list[str]]:
-    excluded, unchecked = exclusions(study, votes)
-    gone = {e["rater"] for e in excluded}
-    keep = votes[(votes["kind"] == "main") & ~votes["rater"].isin(gone)]
-    return keep.reset_index(drop=True), excluded, unchecked
 
 
 def krippendorff_alpha(frame: pd.DataFrame, design: str) -> dict:
-    """Ordinal alpha over units = trials; None (with the reason) when no trial has two ratings."""
+    """Ordinal alpha over units = trials, values in the scale of `design` (its name); None (with
+    the reason) when no trial has two ratings."""
     import krippendorff
 
     if frame.empty:
@@ -83,7 +38,8 @@ def krippendorff_alpha(frame: pd.DataFrame, design: str) -> dict:
     if len(pairable) == 0:
         return {"value": None, "level": "ordinal", "units": 0, "reason": "no trial was answered by two counted raters"}
     data = table[pairable].to_numpy(float)
-    domain = list(range(MOS_SCALE[0], MOS_SCALE[1] + 1)) if design == "mos" else [0, 1]
+    low, high = DESIGNS.get(design).scale
+    domain = list(range(low, high + 1))
     if len(np.unique(data[~np.isnan(data)])) < 2:
         return {"value": None, "level": "ordinal", "units": len(pairable), "reason": "every answer is the same value"}
     value = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal", value_domain=domain)
@@ -102,8 +58,7 @@ def summarise(study: Study, votes: pd.DataFrame, lengths: dict[str, int], seed: 
                "reference": e.system == GROUND_TRUTH} for e in estimates]
     return {
         "schema": ANALYSIS_SCHEMA, "study": study.name, "design": study.design,
-        "measure": "mos" if study.design == "mos" else "fool_rate",
-        "scale": list(MOS_SCALE) if study.design == "mos" else [0, 1],
+        "measure": study.rules.measure.name, "scale": list(study.rules.scale),
         "run_id": study.source.run_id, "fingerprint": study.fingerprint, "created": now(),
         "bootstrap": {"scheme": SCHEME, "resamples": n_resamples, "level": LEVEL, "seed": seed},
         "raters": {"sessions": len(lengths), "with_votes": len(answered), "complete": complete,
@@ -120,7 +75,6 @@ def summarise(study: Study, votes: pd.DataFrame, lengths: dict[str, int], seed: 
 
 def analyze(folder: Path, seed: int = 0) -> dict:
     from colorbench.files import write_json
-    from colorbench.human.study import study_agreement
 
     study = load_study(Path(folder), check_images=False)
     votes, lengths = votes_frame(folder, study)
@@ -131,7 +85,7 @@ def analyze(folder: Path, seed: int = 0) -> dict:
 
 
 def format_table(result: dict) -> str:
-    measure = "MOS (1-5)" if result["measure"] == "mos" else "fool rate"
+    measure = DESIGNS.get(result["design"]).measure.label
     lines = [f"study {result['study']} ({result['design']}): {measure}, {int(result['bootstrap']['level'] * 100)}% CI (two-way bootstrap over raters and images)"]
     width = max([len(s["label"]) for s in result["scores"]] + [8])
     for s in result["scores"]:
@@ -141,6 +95,4 @@ def format_table(result: dict) -> str:
     lines.append(f"raters: {r['counted']} counted, {r['excluded']} excluded by vigilance, {r['unchecked']} without a vigilance trial, {r['complete']} of {r['sessions']} sessions complete")
     lines.append(f"responses: {resp['counted']} counted ({resp['practice']} practice, {resp['vigilance']} vigilance and {resp['main_from_excluded']} from excluded raters not counted)")
     lines.append("Krippendorff's alpha (ordinal): " + (f"{a['value']:.3f} over {a['units']} trials" if a["value"] is not None else f"n/a ({a['reason']})"))
-    from colorbench.human.study import agreement_text
-
     return "\n".join([*lines, agreement_text(result.get("agreement"))]).rstrip("\n")

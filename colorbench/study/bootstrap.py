@@ -10,9 +10,10 @@ images ignores that a new panel of raters would score differently); it is known 
 conservative for crossed designs (Owen 2007, "The pigeonhole bootstrap"); the coverage observed in
 simulation is in the tests.
 
-Memory: the rater draws are made a few replicates at a time (colorbench.stats.resample_counts,
-the same random stream as one draw of all of them) and reduced at once to per-scene sums, so
-memory grows with the responses and with replicates x scenes, not with raters x replicates.
+The draw is colorbench.stats.two_way_draw (the one behind `colorbench agreement` too), with the
+scenes drawn as counts. Memory: the rater draws are made a few replicates at a time (the same
+random stream as one draw of all of them) and reduced at once to per-scene sums, so memory grows
+with the responses and with replicates x scenes, not with raters x replicates.
 """
 from __future__ import annotations
 
@@ -20,9 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from colorbench.stats import resample_counts
+from colorbench.stats import rater_cells, two_way_draw
 
 RESAMPLES = 2000
 LEVEL = 0.95
@@ -43,13 +43,10 @@ class Estimate:
     n_raters: int
 
 
-def _cells(frame: pd.DataFrame, raters: pd.Index, scenes: pd.Index) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-    """Score sums and counts per (rater, scene), sparse: one entry per answered cell."""
-    r = raters.get_indexer(frame["rater"])
-    i = scenes.get_indexer(frame["image_id"])
-    shape = (len(raters), len(scenes))
-    sums = sparse.csr_matrix((frame["score"].to_numpy(float), (r, i)), shape=shape)  # repeated cells are summed
-    return sums, sparse.csr_matrix((np.ones(len(frame)), (r, i)), shape=shape)
+def _cells(frame: pd.DataFrame, raters: pd.Index, scenes: pd.Index) -> tuple:
+    """Score sums and counts per (scene, rater), sparse: one entry per answered cell."""
+    return rater_cells(scenes.get_indexer(frame["image_id"]), raters.get_indexer(frame["rater"]),
+                       frame["score"].to_numpy(float), len(scenes), len(raters))
 
 
 def _scene_weighted(num: np.ndarray, den: np.ndarray, scene_w: np.ndarray) -> np.ndarray:
@@ -64,33 +61,20 @@ def weighted_means(sums: np.ndarray, counts: np.ndarray, rater_w: np.ndarray, sc
     return _scene_weighted(rater_w @ sums, rater_w @ counts, scene_w)
 
 
-def _rater_drawn(rng: np.random.Generator, cells: dict, n_raters: int, n_resamples: int) -> dict:
-    """Per cell, (B, scenes) sums and counts of the responses under B rater draws: w_b @ S and
-    w_b @ N, the draws made a few replicates at a time (exact: integer weights, integer scores)."""
-    out = {key: (np.empty((n_resamples, s.shape[1])), np.empty((n_resamples, s.shape[1]))) for key, (s, _) in cells.items()}
-    for b, counts in resample_counts(rng, n_raters, n_resamples):
-        weights = np.ascontiguousarray(counts.T, dtype=float)  # (R, k): sparse.T @ dense
-        for key, (sums, answered) in cells.items():
-            out[key][0][b] = (sums.T @ weights).T
-            out[key][1][b] = (answered.T @ weights).T
-        del counts, weights  # one chunk alive at a time
-    return out
-
-
 def two_way_bootstrap(frame: pd.DataFrame, n_resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0) -> list[Estimate]:
     """Mean score and CI per (dataset, system); `frame` has rater, dataset, image_id, system, score."""
-    rng = np.random.default_rng(seed)
     raters = pd.Index(sorted(frame["rater"].unique()))
     parts = [(dataset, part, pd.Index(sorted(part["image_id"].unique()))) for dataset, part in frame.groupby("dataset", sort=False)]
     cells = {(dataset, system): _cells(mine, raters, scenes) for dataset, part, scenes in parts
              for system, mine in part.groupby("system", sort=False)}
-    drawn = _rater_drawn(rng, cells, len(raters), n_resamples) if len(raters) else {}  # first: the stream's order
+    weighted, scene_ws = two_way_draw(list(cells.values()), len(raters), [len(scenes) for *_, scenes in parts], n_resamples, seed)
+    drawn = dict(zip(cells, weighted))  # per cell, (scenes, B) rater-weighted sums and counts
     alpha = (1.0 - level) / 2.0
     out = []
-    for dataset, part, scenes in parts:
-        scene_w = rng.multinomial(len(scenes), np.full(len(scenes), 1 / len(scenes)), size=n_resamples)
+    for (dataset, part, _scenes), scene_w in zip(parts, scene_ws):
         for system, mine in part.groupby("system", sort=False):
-            reps = _scene_weighted(*drawn[dataset, system], scene_w)
+            sums, counts = drawn[dataset, system]
+            reps = _scene_weighted(sums.T, counts.T, scene_w)
             reps = reps[~np.isnan(reps)]  # a replicate that drew none of this system's responses has no mean
             ok = len(mine["rater"].unique()) >= 2 and len(mine["image_id"].unique()) >= 2 and reps.size
             lo, hi = (float(q) for q in np.quantile(reps, [alpha, 1 - alpha])) if ok else (None, None)

@@ -14,6 +14,7 @@ from colorbench.errors import DataError, UsageError
 from colorbench.files import write_json
 from colorbench.lock import OutputLocked, RunLock
 from colorbench.registry import Registry, UnknownNameError
+from colorbench.study.designs import DESIGNS
 from colorbench.study.folder import mark_study_folder, replace_refusal
 from colorbench.study.spec import (
     DB_FILE,
@@ -37,7 +38,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 @dataclass(frozen=True)
 class CreateOptions:
-    design: str
+    design: str  # a name in colorbench.study.designs.DESIGNS
     per_baseline: int = 10
     datasets: list[str] | None = None
     baselines: list[str] | None = None
@@ -152,7 +153,7 @@ def _build(run_dir: Path, meta: dict, opts: CreateOptions, name: str, staging: P
     datasets = _pick("dataset", opts.datasets, list(meta["datasets"]))
     baselines, skipped_b = select_baselines(meta, opts.baselines, opts.include_references)
     usable, skipped_s = usable_scenes(run_dir, meta, datasets, baselines)
-    plans = sample_plans(opts.design, usable, baselines, opts.per_baseline, opts.practice, opts.vigilance, opts.seed)
+    plans = sample_plans(DESIGNS.get(opts.design), usable, baselines, opts.per_baseline, opts.practice, opts.vigilance, opts.seed)
     folder = staging / IMAGES_DIR
     folder.mkdir()
     images: dict[str, str] = {}
@@ -174,6 +175,10 @@ def _build(run_dir: Path, meta: dict, opts: CreateOptions, name: str, staging: P
 
 
 def _check(opts: CreateOptions) -> None:
+    try:
+        DESIGNS.get(opts.design)
+    except UnknownNameError as exc:
+        raise UsageError(f"--design: {exc}") from None
     for key, value, low in (("--per-baseline", opts.per_baseline, 1), ("--practice", opts.practice, 0), ("--vigilance", opts.vigilance, 0)):
         if value < low:
             raise UsageError(f"{key} must be at least {low}, got {value}")

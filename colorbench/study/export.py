@@ -1,11 +1,13 @@
-"""`study export`: the counted votes as a rated folder (STUDY_DIR/export/), the shared long format.
+"""`study export`: the counted votes as a rated folder (STUDY_DIR/export/), the shared long format
+(colorbench.human.folder reads it).
 
 items.csv   item,reference,test,scene,system,role   one row per main trial; paths relative to the folder;
             role "reference" for the hidden reference (MOS ground truth rated alone: system "",
             test == reference), else "test" (an output identical to the photo, as the oracle's, has
             test == reference too: the role, not the file, says which is the reference)
 ratings.csv rater,item,score,scale_min,scale_max,latency_ms,time,design   one row per counted
-            response (MOS: 1..5; 2AFC: 1 if the colourisation was picked as the real photo, else 0)
+            response, scored by the design (MOS: 1..5; 2AFC: 1 if the colourisation was picked
+            as the real photo, else 0)
 export.json provenance and what was left out (practice, vigilance, raters excluded by vigilance)
 """
 from __future__ import annotations
@@ -18,19 +20,17 @@ import pandas as pd
 
 from colorbench import __version__
 from colorbench.files import write_json, write_text
-from colorbench.study.analysis import counted_votes, votes_frame
+from colorbench.human.folder import ITEM_COLUMNS, ROLE_COLUMN, ROLES
 from colorbench.study.spec import (
     EXPORT_DIR,
     GROUND_TRUTH,
     IMAGES_DIR,
-    MOS_SCALE,
     Study,
     load_study,
 )
 from colorbench.study.store import now
+from colorbench.study.votes import counted_votes, votes_frame
 
-ITEM_COLUMNS = ["item", "reference", "test", "scene", "system"]  # what a rated folder's items.csv must have
-ROLE_COLUMN, ROLES = "role", ("reference", "test")  # optional in a rated folder; written by the export
 RATING_COLUMNS = ["rater", "item", "score", "scale_min", "scale_max", "latency_ms", "time", "design"]
 
 
@@ -40,7 +40,7 @@ def rated_tables(study: Study, counted: pd.DataFrame) -> tuple[pd.DataFrame, pd.
                            "scene": f"{t.dataset}/{t.image_id}", "system": t.system,
                            ROLE_COLUMN: ROLES[0] if t.system == GROUND_TRUTH else ROLES[1]} for t in main],
                          columns=[*ITEM_COLUMNS, ROLE_COLUMN])
-    lo, hi = MOS_SCALE if study.design == "mos" else (0, 1)
+    lo, hi = study.rules.scale
     ratings = pd.DataFrame({"rater": counted["rater"], "item": counted["trial"], "score": counted["score"], "scale_min": lo,
                             "scale_max": hi, "latency_ms": counted["latency_ms"], "time": counted["time"], "design": study.design},
                            columns=RATING_COLUMNS)
@@ -70,7 +70,7 @@ def export_study(folder: Path) -> tuple[Path, dict]:
             "raters_unchecked": len(unchecked),
             "not_written": {"practice": int((votes["kind"] == "practice").sum()), "vigilance": int((votes["kind"] == "vigilance").sum()),
                             "main_from_excluded_raters": int(((votes["kind"] == "main") & votes["rater"].isin(gone)).sum())},
-            "score": "1..5 naturalness (1 Bad .. 5 Excellent)" if study.design == "mos" else "1 = the colourisation was picked as the real photo, 0 = the real photo was",
+            "score": study.rules.score_meaning,
         }
         write_json(staging / "export.json", info)
         _swap(staging, folder / EXPORT_DIR)

@@ -2,8 +2,9 @@
 
 `people_section(run_folder)` reads RUN_DIR/studies/*/analysis.json (written by `study analyze`)
 and results.csv, and returns one entry per study: per dataset, every shown system's human score
-with its 95% CI beside the run's directional metrics, and where people and metrics disagree: a
-pair of baselines whose human CIs do not overlap while a metric orders them the other way.
+(the measure of the study's design, colorbench.study.designs) with its 95% CI beside the run's
+directional metrics, and where people and metrics disagree: a pair of baselines whose human CIs
+do not overlap while a metric orders them the other way.
 A study whose analysis cannot be read gets an entry with `error` instead; the report never fails
 because of one.
 """
@@ -15,10 +16,8 @@ from pathlib import Path
 from colorbench.report.format import arrow, fmt, number
 from colorbench.results import TableError, read_results
 from colorbench.study.analysis import ANALYSIS_FILE, ANALYSIS_SCHEMA
+from colorbench.study.designs import DESIGNS
 from colorbench.study.spec import STUDY_FILE
-
-MEASURES = {"mos": ("MOS (1–5)", "mean opinion score of naturalness, 1 Bad .. 5 Excellent"),
-            "fool_rate": ("fool rate", "share of real-vs-fake trials where the colourisation was picked as the real photo (50% = indistinguishable)")}
 
 
 def _metric_table(tables: Path) -> dict:
@@ -36,13 +35,11 @@ def _metric_table(tables: Path) -> dict:
     return out
 
 
-def _text(value, lo, hi, measure: str) -> tuple[str, str]:
-    scale = 100.0 if measure == "fool_rate" else 1.0
-    unit = "%" if measure == "fool_rate" else ""
-    main = f"{value * scale:.1f}{unit}" if measure == "fool_rate" else f"{value:.2f}"
+def _text(value, lo, hi, percent: bool) -> tuple[str, str]:
+    main = f"{value * 100:.1f}%" if percent else f"{value:.2f}"
     if lo is None or hi is None:
         return main, "no CI (< 2 raters or images)"
-    return main, (f"[{lo * scale:.1f}, {hi * scale:.1f}]{unit}" if measure == "fool_rate" else f"[{lo:.2f}, {hi:.2f}]")
+    return main, (f"[{lo * 100:.1f}, {hi * 100:.1f}]%" if percent else f"[{lo:.2f}, {hi:.2f}]")
 
 
 def disagreements(rows: list[dict], metrics: dict) -> list[dict]:
@@ -63,10 +60,10 @@ def disagreements(rows: list[dict], metrics: dict) -> list[dict]:
     return out
 
 
-def _dataset(dataset: str, scores: list[dict], measure: str, metrics: dict) -> dict:
+def _dataset(dataset: str, scores: list[dict], percent: bool, metrics: dict) -> dict:
     rows = []
     for s in sorted(scores, key=lambda s: -s["value"]):
-        value_text, ci_text = _text(s["value"], s["ci_low"], s["ci_high"], measure)
+        value_text, ci_text = _text(s["value"], s["ci_low"], s["ci_high"], percent)
         rows.append({**s, "value_text": value_text, "ci_text": ci_text,
                      "metrics": {m: fmt(v["values"].get(s["system"]), v["values"].get(s["system"])) for m, v in metrics.items()}})
     return {"dataset": dataset, "rows": rows, "disagreements": disagreements(rows, metrics),
@@ -79,12 +76,12 @@ def _study(folder: Path, metric_table: dict, run_id: str | None) -> dict:
         data = json.loads((folder / ANALYSIS_FILE).read_text(encoding="utf-8"))
         if data.get("schema") != ANALYSIS_SCHEMA:
             raise ValueError(f"not a {ANALYSIS_SCHEMA} file")
-        label, definition = MEASURES[data["measure"]]
+        measure = DESIGNS.get(data["design"]).measure  # an unknown design is a KeyError: the entry says so
         datasets = list(dict.fromkeys(s["dataset"] for s in data["scores"]))
-        entry.update(name=data["study"], design=data["design"], measure=data["measure"], measure_label=label, definition=definition,
-                     created=data["created"], raters=data["raters"], responses=data["responses"], alpha=data["alpha"],
-                     bootstrap=data["bootstrap"]["scheme"],
-                     datasets=[_dataset(d, [s for s in data["scores"] if s["dataset"] == d], data["measure"], metric_table.get(d, {})) for d in datasets])
+        entry.update(name=data["study"], design=data["design"], measure=data["measure"], measure_label=measure.report_label,
+                     definition=measure.definition, created=data["created"], raters=data["raters"], responses=data["responses"],
+                     alpha=data["alpha"], bootstrap=data["bootstrap"]["scheme"],
+                     datasets=[_dataset(d, [s for s in data["scores"] if s["dataset"] == d], measure.percent, metric_table.get(d, {})) for d in datasets])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         entry["error"] = f"{folder / ANALYSIS_FILE}: unreadable ({type(exc).__name__}: {exc}); rerun `colorbench study analyze {folder}`"
         return entry

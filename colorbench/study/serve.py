@@ -1,4 +1,4 @@
-"""`study serve`: the app under waitress, one server per study (a lock file in the study folder)."""
+"""`study serve`: the rater app (app.py) under waitress, one server per study (a lock file in the study folder)."""
 from __future__ import annotations
 
 import ipaddress
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from colorbench.errors import UsageError
 from colorbench.lock import LOCK_NAME, OutputLocked, RunLock, describe, parse_owner
-from colorbench.study.server import MAX_BODY, make_app
+from colorbench.study.app import MAX_BODY, make_app
 from colorbench.study.spec import load_study
 
 

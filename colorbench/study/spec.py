@@ -1,11 +1,11 @@
 """study.json: the typed, versioned description of a study, and the checks that a folder is whole.
 
-A trial shows images from images/ (file names are the first 16 hex digits of the file's SHA-256):
-- MOS: `test` is rated on its own (a baseline's colourisation, or the ground truth itself when
-  `system` is "": the hidden reference; then test == reference). A trial's role is its `system`,
-  never the file: an output identical to the photo (the oracle's) also has test == reference.
-- 2AFC: `reference` (the real photo) and `test` (the colourisation) side by side.
-- vigilance trials: `test` is the ground truth with its hue rotated by 180 degrees.
+A trial names images from images/ (file names are the first 16 hex digits of the file's SHA-256):
+`reference` (the real photo) and `test` (a baseline's colourisation; for a vigilance trial the
+ground truth with its hue rotated by 180 degrees; the ground truth itself when `system` is "":
+the hidden reference, test == reference). A trial's role is its `system`, never the file: an
+output identical to the photo (the oracle's) also has test == reference. Which of the two a
+rater sees, and how, is the study's design (`design`, a name in colorbench.study.designs).
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 from colorbench.errors import ConfigError, DataError
+from colorbench.registry import UnknownNameError
+from colorbench.study.designs import DESIGNS, Design
 from colorbench.typed import FieldError, from_dict, require
 
 STUDY_SCHEMA = "colorbench.study/1"
@@ -27,9 +29,6 @@ ANALYSIS_FILE = "analysis.json"  # written by `study analyze`
 EXPORT_DIR = "export"  # written by `study export`
 IMAGE_NAME = re.compile(r"^[0-9a-f]{16}\.png$")
 GROUND_TRUTH = ""  # `system` of a hidden-reference trial
-MOS_SCALE = (1, 5)
-MOS_LABELS = ("Bad", "Poor", "Fair", "Good", "Excellent")
-MOS_VIGILANCE_PASS_MAX = 2  # a hue-rotated image rated above "Poor" fails the check
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class Source:
 class Study:
     schema: str
     name: str
-    design: Literal["mos", "2afc"]
+    design: str  # a name in colorbench.study.designs.DESIGNS
     seed: int
     created: str
     colorbench_version: str
@@ -81,12 +80,21 @@ class Study:
 
     def __post_init__(self):
         require(self.schema == STUDY_SCHEMA, "schema", f"expected {STUDY_SCHEMA!r}, got {self.schema!r}")
+        try:
+            DESIGNS.get(self.design)
+        except UnknownNameError as exc:  # did-you-mean
+            raise FieldError("design", str(exc)) from None
         ids = [t.id for t in self.trials]
         require(len(set(ids)) == len(ids), "trials", "trial ids are not unique")
         for t in self.trials:
             for name in (t.test, t.reference):
                 require(name in self.images, "trials", f"trial {t.id} uses {name}, which is not in images")
         require(self.fingerprint == fingerprint(self.images.values()), "fingerprint", "does not match the image hashes")
+
+    @property
+    def rules(self) -> Design:
+        """The design `design` names: how its trials are shown, answered, scored and checked."""
+        return DESIGNS.get(self.design)
 
     def trial(self, trial_id: str) -> Trial:
         return self._by_id()[trial_id]

@@ -142,3 +142,20 @@ def test_agreement_out_of_a_small_study_shows_a_metric_without_values_as_missing
     assert all(s in line for s in systems)
     html = (out / "index.html").read_text()
     assert "msssim_ab" in html and "no value" in html
+
+
+def test_human_sits_below_study():
+    """human/ (the rated-folder format, agreement statistics) never imports colorbench.study: a study
+    folder reaches `colorbench agreement` through the reader the command hands to human.sets.load."""
+    import ast
+    from pathlib import Path
+
+    import colorbench.human
+
+    upward = []
+    for path in sorted(Path(colorbench.human.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            upward += [f"{path.name}: {n}" for n in names if n == "colorbench.study" or n.startswith("colorbench.study.")]
+    assert upward == []

@@ -1,13 +1,15 @@
-"""The rater web app (Flask): every request is checked before anything is written.
+"""The rater web app (Flask): every request is checked before anything is written. What a trial
+shows, which answers are allowed and how they are scored is the study's design (Study.rules);
+the pages include the design's partial (templates/designs/).
 
 Routes (TOKEN is the secret in a rater's link; an unknown one is 404):
   GET  /                     instructions and a Start button (POST /start makes a session)
   GET  /s/TOKEN              the trial page, or the thank-you page once every trial is answered
   GET  /s/TOKEN/next         JSON: the next unanswered trial (resume after a reload or closed tab)
   POST /s/TOKEN/answer       JSON {"trial", "response", "latency_ms"}: 400 malformed (or nested
-                             too deeply), 415 not JSON, 413 over MAX_BODY, 404 unknown trial, 403 a
-                             trial of another session; 200 {"recorded": false} for a repeat (the
-                             first answer stands)
+                             too deeply, or a response the design does not allow), 415 not JSON,
+                             413 over MAX_BODY, 404 unknown trial, 403 a trial of another session;
+                             200 {"recorded": false} for a repeat (the first answer stands)
   GET  /s/TOKEN/img/NAME     an image of one of this session's trials, else 404
 
 Bodies: waitress itself refuses one over MAX_BODY (serve.py sets its max_request_body_size):
@@ -31,14 +33,7 @@ from flask import (
     url_for,
 )
 
-from colorbench.study.spec import (
-    DB_FILE,
-    IMAGE_NAME,
-    IMAGES_DIR,
-    MOS_LABELS,
-    MOS_SCALE,
-    Study,
-)
+from colorbench.study.spec import DB_FILE, IMAGE_NAME, IMAGES_DIR, Study
 from colorbench.study.store import Session, Store
 from colorbench.study.trials import session_schedule
 
@@ -70,11 +65,7 @@ def _state(study: Study, store: Store, token: str, session: Session) -> dict:
         if trial_id in done:
             continue
         t = study.trial(trial_id)
-        img = lambda name: url_for("image", token=token, name=name)  # noqa: E731
-        if study.design == "mos":
-            images = [img(t.test)]
-        else:
-            images = [img(t.reference), img(t.test)] if real_side == "left" else [img(t.test), img(t.reference)]
+        images = [url_for("image", token=token, name=name) for name in study.rules.shown(t, real_side)]
         return {"done": False, "trial": {"id": t.id, "practice": t.kind == "practice", "images": images}, "progress": progress}
     return {"done": True, "trial": None, "progress": progress}
 
@@ -94,15 +85,10 @@ def parse_answer(study: Study, body: bytes) -> tuple[str, int | str, int]:
         _refuse(400, "trial must be a string")
     if type(latency) is not int or not 0 <= latency <= MAX_LATENCY_MS:
         _refuse(400, f"latency_ms must be an integer in [0, {MAX_LATENCY_MS}]")
-    allowed = list(range(MOS_SCALE[0], MOS_SCALE[1] + 1)) if study.design == "mos" else ["left", "right"]
+    allowed = study.rules.values
     if type(response) not in (int, str) or response not in allowed:
         _refuse(400, f"response must be one of {allowed}")
     return trial, response, latency
-
-
-def _score(study: Study, response: int | str, real_side: str) -> int:
-    """MOS: the rating. 2AFC: 1 when the colourisation (the side that is not real) was picked."""
-    return int(response) if study.design == "mos" else int(response != real_side)
 
 
 def _answer(study: Study, store: Store, token: str) -> dict:
@@ -114,10 +100,11 @@ def _answer(study: Study, store: Store, token: str) -> dict:
     if trial_id not in sides:
         _refuse(403 if study.has_trial(trial_id) else 404, "trial not in this session")
     trial = study.trial(trial_id)
-    recorded = store.record(session.id, trial_id, trial.kind, str(response), _score(study, response, sides[trial_id]), latency)
+    score = study.rules.score(response, sides[trial_id])
+    recorded = store.record(session.id, trial_id, trial.kind, str(response), score, latency)
     out = {"recorded": recorded, "next": _state(study, store, token, session)}
-    if trial.kind == "practice" and study.design == "2afc":
-        out["feedback"] = "correct" if response == sides[trial_id] else "wrong"
+    if trial.kind == "practice" and study.rules.practice_feedback:
+        out["feedback"] = study.rules.practice_feedback(response, sides[trial_id])
     return out
 
 
@@ -139,7 +126,7 @@ def make_app(folder: Path, study: Study) -> Flask:
     images = (Path(folder) / IMAGES_DIR).resolve()
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
-    texts = {"design": study.design, "labels": list(enumerate(MOS_LABELS, start=MOS_SCALE[0]))}
+    texts = {"design": study.rules}  # the templates include its partial (design.page)
 
     @app.after_request
     def headers(response):

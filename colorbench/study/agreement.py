@@ -1,10 +1,11 @@
-"""A study folder (colorbench.study) as a rated set, and each metric's agreement with its votes.
+"""A study folder as a rated set, and each metric's agreement with its votes.
 
-The items and ratings are exactly what `colorbench study export` writes (study.export's
+The items and ratings are exactly what `colorbench study export` writes (export.py's
 rated_tables over the counted votes: main trials, raters not excluded by vigilance), read from
 the study's database, with the images in STUDY_DIR/images: HECD, rated folders and studies go
 through one analysis (colorbench.human.agreement). `study analyze` stores the result under
-"agreement" in analysis.json.
+"agreement" in analysis.json; `colorbench agreement STUDY_DIR` reads the folder with
+read_study_folder (handed to colorbench.human.sets.load, which sits below study/).
 """
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from colorbench.errors import ColorbenchError, MissingWeightsError
-from colorbench.study.analysis import counted_votes, votes_frame
+from colorbench.human import DEFAULT_RESAMPLES
+from colorbench.human.folder import rated_items
+from colorbench.human.ratings import RatedSet, build_rated_set
 from colorbench.study.export import rated_tables
 from colorbench.study.spec import DB_FILE, STUDY_FILE, Study, load_study
-
-from . import DEFAULT_RESAMPLES
-from .folder import rated_items
-from .ratings import RatedSet, build_rated_set
+from colorbench.study.votes import counted_votes, votes_frame
 
 
 def is_study_folder(path: str | Path) -> bool:
@@ -38,12 +38,16 @@ def study_rated_set(folder: str | Path, study: Study | None = None, votes: pd.Da
     return build_rated_set(f"study {study.name}", rated_items(items, folder, source), ratings, source)
 
 
+def read_study_folder(path: str | Path) -> RatedSet | None:
+    """A study folder's counted votes as a rated set; None when `path` is not a study folder."""
+    return study_rated_set(path) if is_study_folder(path) else None
+
+
 def available_metrics() -> tuple[list[str], dict[str, str]]:
     """agreement's default metrics whose weights are present, and the others with the reason."""
     from colorbench import weights
+    from colorbench.human.agreement import default_metrics
     from colorbench.metrics.registry import METRICS
-
-    from .agreement import default_metrics
 
     kept, left_out = [], {}
     for name in default_metrics():
@@ -60,7 +64,7 @@ def study_agreement(folder: Path, study: Study, votes: pd.DataFrame, seed: int =
                     n_resamples: int = DEFAULT_RESAMPLES) -> dict:
     """The agreement of every available per-image metric with the study's scores (the object
     `colorbench agreement STUDY_DIR --json` prints), or {"reason": why there is none}."""
-    from . import agreement
+    from colorbench.human import agreement
 
     names, left_out = available_metrics()
     try:
@@ -73,7 +77,7 @@ def study_agreement(folder: Path, study: Study, votes: pd.DataFrame, seed: int =
 
 def agreement_text(agreement: dict | None) -> str:
     """The agreement part of `study analyze`'s table."""
-    from .report import text_table
+    from colorbench.human.report import text_table
 
     if not agreement:
         return ""
