@@ -2,7 +2,8 @@
 
 LAYERS is the one declaration of the layer order (the README's Architecture section describes it).
 A module may import modules of its own layer and of the layers below; within a layer, the module
-graph must still be acyclic. Deferred imports inside functions count: they are imports too.
+graph must still be acyclic. Deferred imports inside functions count: they are imports too; imports under `if TYPE_CHECKING:`
+(annotations only) do not.
 Top-level modules and packages are named by their dotted name under colorbench (e.g. "pipeline").
 """
 from __future__ import annotations
@@ -55,10 +56,20 @@ def _resolve(dotted: str) -> str | None:
     return name
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:` (annotations only: never imported at run time)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def _imports(module: str) -> set[str]:
     tree = ast.parse(MODULES[module].read_text())
     targets = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "colorbench":
             targets |= {_resolve(f"{node.module}.{a.name}") for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level > 0:  # relative: from its package up

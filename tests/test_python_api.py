@@ -23,7 +23,7 @@ from PIL import Image
 import colorbench
 import colorbench.metrics as cm
 from colorbench.cli import main
-from colorbench.errors import ConfigError, DataError, UsageError
+from colorbench.errors import ConfigError, DataError
 from colorbench.imageio import load_rgb_codes, save_png
 from colorbench.metrics.registry import METRICS
 from colorbench.registry import UnknownNameError

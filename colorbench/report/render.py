@@ -16,7 +16,7 @@ from colorbench.files import write_text
 from colorbench.report import context
 from colorbench.report.data import load_run
 from colorbench.report.format import slug
-from colorbench.study.report import people_section
+from colorbench.report.people import people_section
 
 
 def tau_color(tau) -> str:
