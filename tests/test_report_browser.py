@@ -165,6 +165,7 @@ def test_a_wide_leaderboard_keeps_the_baseline_column_in_view_and_groups_toggle(
     b.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
     try:
         mark = _open(site, "index.html")
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")  # every metric, not the headline view
         board = "document.querySelector('div.board')"
         n_metrics = b.evaluate("document.querySelectorAll('table.leaderboard')[0].tHead.rows[0].cells.length - 1")
         assert n_metrics >= 17
@@ -274,3 +275,33 @@ def test_each_grid_image_shows_its_per_image_value(long_site):
             hit = per_image[(per_image["image_id"] == image_id) & (per_image["baseline"] == baseline)][metric]
             assert text == fmt(float(hit.iloc[0])), (image_id, baseline, metric)
     assert b.problems(mark) == []
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_headline_view_shows_few_metrics_with_agreement_and_a_toggle_shows_all(site, width):
+    from colorbench.report.headline import HEADLINE_MAX, people
+
+    b = site["browser"]
+    b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        mark = _open(site, "index.html")
+        table = "document.querySelectorAll('table.leaderboard')[0]"
+        shown = (f"Array.from({table}.tHead.rows[0].cells).slice(1).filter(c => getComputedStyle(c).display !== 'none')"
+                 ".map(c => [c.dataset.metric, c.querySelector('.people').textContent])")
+        head = b.evaluate(shown)
+        assert 1 <= len(head) <= HEADLINE_MAX
+        assert all(text == people(metric)["text"] for metric, text in head)  # every header says its agreement, or "unknown"
+        # the headline view fits the page: no sideways scrolling
+        assert b.evaluate("document.querySelector('div.board').scrollWidth <= document.querySelector('div.board').clientWidth + 1")
+        shot = site["shots"] / f"headline-{width}.png"
+        b.screenshot(shot, full_page=False)
+        _keep(site, shot, f"report-headline-{width}.png")
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")
+        every = b.evaluate(shown)
+        assert len(every) == b.evaluate(f"{table}.tHead.rows[0].cells.length - 1") >= 17
+        assert all(text == people(metric)["text"] for metric, text in every)
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")
+        assert b.evaluate(shown) == head
+        assert b.problems(mark) == []
+    finally:
+        b.send("Emulation.clearDeviceMetricsOverride", {})

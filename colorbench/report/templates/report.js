@@ -45,6 +45,11 @@
     });
   });
 
+  // Headline view: every metric column shows only when "show all" is ticked.
+  document.querySelectorAll("input.all-metrics").forEach(function (box) {
+    box.addEventListener("change", function () { box.closest("section.dataset").classList.toggle("all", box.checked); });
+  });
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
