@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 
 from colorbench.report import sections
-from colorbench.report.data import Run, leaderboard
+from colorbench.report.data import Run
 from colorbench.report.format import fmt, number, slug
+from colorbench.report.headline import headline_board, hecd_agreement, people, provenance_text
 from colorbench.report.images import write_gray_input
 from colorbench.report.plots import history_plots
 from colorbench.typed import to_dict
@@ -49,8 +50,10 @@ def dataset(run: Run, name: str, reports: Path) -> dict:
         elif not write_gray_input(run.folder / "gt" / name / f"{row['id']}.png", target):
             row["input"] = None
     extremes = sections.extremes(run, name)
+    board, top, matrix = headline_board(run, name)
     return {
-        "board": leaderboard(run, name), "agreement": sections.agreement(run, name), "columns": columns,
+        "board": board, "agreement": matrix, "headline": top, "people": {m.name: people(m.name) for m in board.metrics},
+        "people_provenance": provenance_text(hecd_agreement()), "columns": columns,
         "grid": grid, "extremes": extremes, "extreme_metrics": [run.metrics[m] for m in extremes],
     }
 
