@@ -10,8 +10,9 @@ image's size.
 Every output passes through predict(): the one place where a model's colorize() is called for
 scoring or saving, and where its output is held to the Baseline contract (contracts.check_output).
 Memory: the colour conversions and the 8-bit rounding run a strip of rows at a time, so a
-full-resolution image costs its uint8 codes, its float32 L and the upsampled ab (about 18 bytes
-per pixel), not the float64 temporaries of whole-image conversions.
+full-resolution image costs its uint8 codes, its float32 L, the upsampled ab and the output
+codes (18 bytes per pixel; 20 measured at 8000², scripts/bench_colorize.py), not the float64
+temporaries of whole-image conversions (133 bytes per pixel before).
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ from colorbench.color import lab_to_rgb, rgb_to_lab
 from colorbench.contracts import Baseline, ContractError, check_output
 from colorbench.imageio import as_unit, load_rgb, save_png
 
-# Pixels converted at once (the whole batch's rows): the conversions' temporaries stay near 0.1 GB,
+# Pixels converted at once (the whole batch's rows): the conversions' temporaries stay near 60 MB,
 # and strips are few (on a busy CPU each multi-threaded op of a strip waits for a time slice).
-STRIP_PIXELS = 1 << 21
+STRIP_PIXELS = 1 << 20
 # `colorize`: a model without an input size sees a photo at most this long on its long side.
 # Its ab is upsampled onto the full-resolution L as for every model with an input size, so the
 # output keeps its meaning (the model's colours on the photo's own lightness); photos up to this
