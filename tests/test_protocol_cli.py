@@ -20,19 +20,6 @@ pytestmark = pytest.mark.usefixtures("weights_env")
 TV = "inception-v3-google"
 
 
-@pytest.fixture(scope="module")
-def inception_file(tmp_path_factory, weights_cache):
-    """An Inception v3 state dict in torchvision's layout that is not the official file: the FID
-    network's weights (real ImageNet features; random weights give features of 1e10 and more)."""
-    from colorbench.weights import convert
-
-    path = tmp_path_factory.mktemp("inception") / "inception-from-fid.pth"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLORBENCH_CACHE", str(weights_cache))
-        torch.save(convert.fid_to_torchvision_inception(store.load_state_dict("inception-fid")), path)
-    return path
-
-
 @pytest.fixture
 def ct2_layout(tmp_path):
     """Ground truth NAME.png and predictions fake_NAME.png, CT2's layout (three 24 px pairs)."""
@@ -103,9 +90,9 @@ def _plain_names(pred):
     return plain
 
 
-def test_weights_file_is_labelled_unverified_everywhere(ct2_layout, inception_file, capsys, tmp_path):
+def test_weights_file_is_labelled_unverified_everywhere(ct2_layout, torchvision_inception_file, capsys, tmp_path):
     pred, gt, _ = ct2_layout
-    pred = _plain_names(pred)
+    pred, inception_file = _plain_names(pred), torchvision_inception_file
     argv = ["score", "--pred", str(pred), "--gt", str(gt), "--protocol", "ddcolor", "--metrics", "fid,psnr",
             "--weights-file", f"{TV}={inception_file}"]
     code, out, err = _json(capsys, argv + ["--json", "--out", str(tmp_path / "o")])

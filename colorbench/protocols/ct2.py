@@ -13,10 +13,9 @@ from functools import partial
 from colorbench.metrics.base import MetricSpec
 
 from .base import Protocol, metric_registry
-from .inception import WEIGHTS as INCEPTION
-from .inception import ProtocolFID
+from .inception import WRAPPER_TEXT, fid_spec
 from .perceptual import CT2LPIPS
-from .pixels import PerImage, colorfulness_abs, ct2_converted, psnr_255, ssim_skimage
+from .pixels import CF_TEXT, PerImage, colorfulness_spec, ct2_converted, psnr_255, ssim_skimage
 
 SOURCE = "shuchenweng/CT2@cd40f5a: segm/metrics.py, segm/eval_colorfullness.py, segm/data/coco.py"
 SSIM_DATA_RANGE = 225  # sic: segm/metrics.py avg_ssim_psnr passes data_range=225 (not 255)
@@ -26,12 +25,7 @@ def _convert(base: str) -> str:
     return ("Against the ground truth after CT2's Lab round trip (scikit-image rgb2lab of the uint8 "
             "image, cast to float32, lab2rgb, clipped to [0, 1], x255, truncated to uint8): " + base)
 _FID = ("FID as CT2's calculate_fid: prediction and ground truth read with PIL as [0, 1] tensors, "
-        "Normalize(0.5, 0.5) to [-1, 1], one image per forward into INCEPTION_V3_FID (bilinear resize "
-        "to 299, x*0.5+0.5, then per channel x*(std/0.5)+(mean-0.5)/0.5 with ImageNet's statistics) on "
-        "torchvision's Inception v3 with inception_v3_google-1a9a5a14.pth (colorbench weights "
-        "'inception-v3-google'), 2048-d pool features; np.mean / np.cov per set; Frechet distance "
-        "(real, generated) with scipy's sqrtm, eps 1e-6 added to the diagonals if the root is not "
-        "finite. Lower is better.")
+        "Normalize(0.5, 0.5) to [-1, 1], " + WRAPPER_TEXT)
 _PSNR = ("PSNR as CT2's avg_ssim_psnr: scikit-image compare_psnr(gt, pred, 255) = "
          "10 log10(255^2 / MSE) over all pixels and RGB channels of the 8-bit images, per image "
          "(+inf for identical images, which makes the mean +inf), mean over images. Higher is better.")
@@ -41,16 +35,11 @@ _SSIM = ("SSIM as CT2's avg_ssim_psnr: scikit-image compare_ssim(gt, pred, data_
 _LPIPS = ("LPIPS as CT2's avg_lpips: lpips.LPIPS(net='vgg') v0.1 (colorbench weights "
           "'vgg16-features' and the lpips package's heads) on [-1, 1] tensors (ToTensor, "
           "Normalize(0.5, 0.5)), one pair per forward, no resize; mean over images. Lower is better.")
-_CF = ("Colourfulness as CT2's eval_colorfullness.py: on the 8-bit prediction, rg = |R - G|, "
-       "yb = |(R + G)/2 - B|, sqrt(std_rg^2 + std_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2) "
-       "(population std), mean over the predictions. Informational: more colourful is not more correct.")
+_CF = "Colourfulness as CT2's eval_colorfullness.py: " + CF_TEXT
 
 SPECS: tuple[MetricSpec, ...] = (
-    MetricSpec(group="distribution", name="fid", higher_is_better=False, unit="FID", definition=_FID,
-               per_image=False, build=partial(ProtocolFID, feed="pm1"), weights=(INCEPTION,)),
-    MetricSpec(group="distribution", name="fid_convert", higher_is_better=False, unit="FID",
-               definition=_convert(_FID), per_image=False,
-               build=partial(ProtocolFID, feed="pm1", real=ct2_converted), weights=(INCEPTION,)),
+    fid_spec("fid", _FID, feed="pm1"),
+    fid_spec("fid_convert", _convert(_FID), feed="pm1", real=ct2_converted),
     MetricSpec(group="pixel fidelity", name="psnr", higher_is_better=True, unit="dB", definition=_PSNR,
                per_image=True, build=lambda ctx: PerImage(psnr_255)),
     MetricSpec(group="pixel fidelity", name="psnr_convert", higher_is_better=True, unit="dB",
@@ -66,8 +55,7 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(group="perceptual", name="lpips_convert", higher_is_better=False, unit="LPIPS distance",
                definition=_convert(_LPIPS), per_image=True, build=partial(CT2LPIPS, converted=True),
                weights=(VGG,)),
-    MetricSpec(group="colourfulness", name="colorfulness", higher_is_better=None, unit="CF (0..255 scale)",
-               definition=_CF, per_image=True, build=lambda ctx: PerImage(lambda p, t: colorfulness_abs(p))),
+    colorfulness_spec(_CF),
 )
 
 QUIRKS: dict[str, tuple[str, ...]] = {

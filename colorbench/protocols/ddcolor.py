@@ -14,33 +14,24 @@ from functools import partial
 from colorbench.metrics.base import MetricSpec
 
 from .base import Protocol, metric_registry
-from .inception import WEIGHTS as INCEPTION
-from .inception import ProtocolFID
-from .pixels import PerImage, colorfulness_abs, psnr_cropped
+from .inception import WRAPPER_TEXT, fid_spec
+from .pixels import CF_TEXT, PerImage, colorfulness_spec, psnr_cropped
 
 SOURCE = ("piddnad/DDColor@2adb63f: basicsr/models/color_model.py, basicsr/metrics/custom_fid.py, "
           "basicsr/metrics/colorfulness.py, basicsr/metrics/psnr_ssim.py, options/train/train_ddcolor.yml")
 PSNR_CROP = 4  # options/train/train_ddcolor.yml, the commented-out `psnr` entry: crop_border: 4
 
 _FID = ("FID as DDColor's validation (color_model.py with custom_fid.py): prediction and ground truth "
-        "as [0, 1] tensors (here: the saved 8-bit files / 255), one image per forward into "
-        "INCEPTION_V3_FID, a wrapper written for [-1, 1] inputs (bilinear resize to 299, x*0.5+0.5, "
-        "then per channel x*(std/0.5)+(mean-0.5)/0.5 with ImageNet's statistics), on torchvision's "
-        "Inception v3 with inception_v3_google-1a9a5a14.pth (colorbench weights 'inception-v3-google'), "
-        "2048-d pool features; np.mean / np.cov per set; Frechet distance (real, generated) with "
-        "scipy's sqrtm, eps 1e-6 added to the diagonals if the root is not finite. Lower is better.")
-_CF = ("Colourfulness as DDColor's calculate_cf (basicsr/metrics/colorfulness.py) on the 8-bit "
-       "prediction: rg = |R - G|, yb = |(R + G)/2 - B|, sqrt(std_rg^2 + std_yb^2) + "
-       "0.3 sqrt(mean_rg^2 + mean_yb^2) (population std); mean over images. Informational.")
+        "as [0, 1] tensors (here: the saved 8-bit files / 255), not the [-1, 1] the wrapper was written "
+        "for, " + WRAPPER_TEXT)
+_CF = "Colourfulness as DDColor's calculate_cf (basicsr/metrics/colorfulness.py): " + CF_TEXT
 _PSNR = ("PSNR as BasicSR's calculate_psnr with DDColor's (commented-out) settings crop_border 4, "
          "test_y_channel false: 4 pixels cut from every edge, 20 log10(255 / sqrt(MSE)) over the 8-bit "
          "RGB channels, +inf for identical images; mean over images. Higher is better.")
 
 SPECS: tuple[MetricSpec, ...] = (
-    MetricSpec(group="distribution", name="fid", higher_is_better=False, unit="FID", definition=_FID,
-               per_image=False, build=partial(ProtocolFID, feed="unit"), weights=(INCEPTION,)),
-    MetricSpec(group="colourfulness", name="colorfulness", higher_is_better=None, unit="CF (0..255 scale)",
-               definition=_CF, per_image=True, build=lambda ctx: PerImage(lambda p, t: colorfulness_abs(p))),
+    fid_spec("fid", _FID, feed="unit"),
+    colorfulness_spec(_CF),
     MetricSpec(group="pixel fidelity", name="psnr", higher_is_better=True, unit="dB", definition=_PSNR,
                per_image=True, build=lambda ctx: PerImage(partial(psnr_cropped, border=PSNR_CROP))),
 )

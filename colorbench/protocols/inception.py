@@ -25,7 +25,7 @@ from torch import nn
 
 from colorbench import weights
 from colorbench.metrics.accumulate import StreamingMetric, output
-from colorbench.metrics.base import MetricContext
+from colorbench.metrics.base import MetricContext, MetricSpec
 from colorbench.metrics.features import fold_batch_norms
 from colorbench.metrics.fid import FID_BIAS_N
 from colorbench.metrics.memo import check_pair, memo
@@ -161,3 +161,16 @@ class ProtocolFID(StreamingMetric):
         if isinstance(state, torch.Tensor):  # after a sync: one concatenated tensor
             return state.reshape(-1, DIM)
         return torch.cat(state) if state else torch.zeros(0, DIM)
+
+
+WRAPPER_TEXT = ("one image per forward into INCEPTION_V3_FID (bilinear resize to 299, x*0.5+0.5, then per "
+                "channel x*(std/0.5)+(mean-0.5)/0.5 with ImageNet's statistics) on torchvision's Inception v3 "
+                "with inception_v3_google-1a9a5a14.pth (colorbench weights 'inception-v3-google'), 2048-d pool "
+                "features; np.mean / np.cov per set; Frechet distance (real, generated) with scipy's sqrtm, "
+                "eps 1e-6 added to the diagonals if the root is not finite. Lower is better.")
+
+
+def fid_spec(name: str, definition: str, feed: str, real=None) -> MetricSpec:
+    """A protocol's FID: `feed` what the wrapper gets, `real` the real set from the targets."""
+    return MetricSpec(group="distribution", name=name, higher_is_better=False, unit="FID", definition=definition,
+                      per_image=False, build=lambda ctx: ProtocolFID(ctx, feed, real), weights=(WEIGHTS,))

@@ -13,6 +13,7 @@ from skimage import color
 from skimage.metrics import structural_similarity
 
 from colorbench.metrics.accumulate import PerImageMean
+from colorbench.metrics.base import MetricSpec
 from colorbench.metrics.memo import memo
 
 _F64 = torch.float64
@@ -107,3 +108,14 @@ class PerImage(PerImageMean):
 
     def score(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self._fn(pred, target)
+
+
+CF_TEXT = ("on the 8-bit prediction, rg = |R - G|, yb = |(R + G)/2 - B|, sqrt(std_rg^2 + std_yb^2) + "
+           "0.3 sqrt(mean_rg^2 + mean_yb^2) (population std); mean over images. Informational: more "
+           "colourful is not more correct.")
+
+
+def colorfulness_spec(definition: str) -> MetricSpec:
+    """The protocols' colourfulness of the predictions (colorfulness_abs), averaged over images."""
+    return MetricSpec(group="colourfulness", name="colorfulness", higher_is_better=None, unit="CF (0..255 scale)",
+                      definition=definition, per_image=True, build=lambda ctx: PerImage(lambda p, t: colorfulness_abs(p)))
