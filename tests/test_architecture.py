@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"plan"},
     {"pipeline", "restore"},
     # the public surfaces and the command line
-    {"export", "portable", "compare", "api", "python_api", "run_result"},
+    {"portable", "compare", "api", "python_api", "run_result"},
     {"commands", "cli", "__main__"},
 ]
 

@@ -234,7 +234,7 @@ def test_file_names_that_are_not_utf8(tmp_path, capsys):
 
 
 def test_batches_are_bounded_by_pixels_not_by_count(tmp_path):
-    from colorbench.scoring.plan import plan_batches
+    from colorbench.scoring.batches import plan_batches
 
     rng = np.random.default_rng(4)
     for i, size in enumerate([40, 40, 40, 12, 40, 12, 12]):

@@ -15,8 +15,9 @@ import torch
 import torchvision
 
 from colorbench import weights
+from colorbench.commands import weights as cli
 from colorbench.errors import MissingWeightsError
-from colorbench.weights import cli, convert, models, specs, store
+from colorbench.weights import convert, models, specs, store
 from colorbench.weights.verification import (
     CALIB_ENV,
     default_calib_dir,

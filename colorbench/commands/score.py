@@ -11,7 +11,7 @@ from pathlib import Path
 
 from colorbench.errors import EXIT_PARTIAL, UsageError
 from colorbench.files import unwritable_reason
-from colorbench.scoring.plan import SIZE_POLICIES
+from colorbench.scoring.batches import SIZE_POLICIES
 
 
 def _stderr(line: str) -> None:

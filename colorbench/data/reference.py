@@ -22,14 +22,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
 from tqdm import tqdm
 
 from colorbench.errors import DataError
 from colorbench.hashing import sha256_file
-from colorbench.paths import cache_dir, data_root
-
 from colorbench.imageio import UnreadableImage, load_rgb_array
+from colorbench.paths import cache_dir, data_root
 
 from .download import download_missing
 from .hashcache import hash_files

@@ -15,7 +15,14 @@ from colorbench.metrics.base import MetricSpec
 from .base import Protocol, metric_registry
 from .inception import WRAPPER_TEXT, fid_spec
 from .perceptual import CT2LPIPS
-from .pixels import CF_TEXT, PerImage, colorfulness_spec, ct2_converted, psnr_255, ssim_skimage
+from .pixels import (
+    CF_TEXT,
+    PerImage,
+    colorfulness_spec,
+    ct2_converted,
+    psnr_255,
+    ssim_skimage,
+)
 
 SOURCE = "shuchenweng/CT2@cd40f5a: segm/metrics.py, segm/eval_colorfullness.py, segm/data/coco.py"
 SSIM_DATA_RANGE = 225  # sic: segm/metrics.py avg_ssim_psnr passes data_range=225 (not 255)

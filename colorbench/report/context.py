@@ -7,7 +7,12 @@ from pathlib import Path
 from colorbench.report import sections
 from colorbench.report.data import Run
 from colorbench.report.format import fmt, number, slug
-from colorbench.report.headline import headline_board, hecd_agreement, people, provenance_text
+from colorbench.report.headline import (
+    headline_board,
+    hecd_agreement,
+    people,
+    provenance_text,
+)
 from colorbench.report.images import write_gray_input
 from colorbench.report.plots import history_plots
 from colorbench.typed import to_dict

@@ -1,7 +1,7 @@
 """The one scoring routine, shared by `colorbench run` and `colorbench score`.
 
 Pairs are (prediction, ground truth, id): files, or 8-bit codes in memory (colorbench.score on
-arrays), scored exactly as the same codes decoded from a file. The batch plan (plan.py) groups
+arrays), scored exactly as the same codes decoded from a file. The batch plan (batches.py) groups
 them from their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
 PIL releases the GIL) and every metric's accumulator is updated batch by batch with torch's own
 threads. Decoding and the metrics take turns instead of competing for the cores: on a busy CPU,
@@ -35,8 +35,13 @@ from colorbench.hashing import canonical_hash, sha256_bytes, sha256_file
 from colorbench.imageio import UnreadableImage, as_unit, load_rgb_codes
 from colorbench.metrics.base import MetricContext, MetricValue, compute_value
 from colorbench.metrics.memo import clear_memo, remember_codes
+from colorbench.scoring.batches import (
+    MAX_BATCH_PIXELS,
+    SIZE_POLICIES,
+    Item,
+    plan_batches,
+)
 from colorbench.scoring.pairs import Pair, Source, in_memory
-from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
 
 WAVE_PIXELS = 8 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
 

@@ -40,13 +40,13 @@ def _report(rows: list[dict]) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from . import fetch
+    from colorbench.weights import fetch
 
     return _report(fetch(source=args.source, names=args.names or None))
 
 
 def _list(args: argparse.Namespace) -> int:
-    from . import manifest
+    from colorbench.weights import manifest
 
     rows = manifest()
     if args.json:
@@ -60,6 +60,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from . import verify
+    from colorbench.weights import verify
 
     return _report(verify(calib_dir=args.calib_dir))
