@@ -17,6 +17,7 @@ from colorbench.report import context
 from colorbench.report.data import load_run
 from colorbench.report.format import slug
 from colorbench.report.people import people_section
+from colorbench.runfolder import REPORTS
 
 
 def tau_color(tau) -> str:
@@ -54,7 +55,7 @@ def _static(env: jinja2.Environment, name: str) -> Markup:
 def render_pages(run_dir: Path, tables: Path | None = None, reports: Path | None = None) -> Path:
     """Write the pages into `reports` (default <run_dir>/reports); see report.render_report."""
     run = load_run(run_dir, tables)
-    reports = Path(reports) if reports is not None else run.folder / "reports"
+    reports = Path(reports) if reports is not None else run.folder / REPORTS
     reports.mkdir(parents=True, exist_ok=True)
     env = environment()
     common = {**context.header(run), "version": __version__, "css": _static(env, "style.css"), "js": _static(env, "report.js")}
