@@ -63,6 +63,10 @@ def handle(args) -> int:
     _notes(result, loaded.checks)
     if args.out:
         report.write(args.out, inputs, result)
+        if args.set == "hecd":  # the published colorizers page (colorbench.report.published)
+            from colorbench.report.published import write_page
+
+            write_page(inputs, result, args.out)
     if args.json:
         print(json.dumps(result))
     else:
