@@ -21,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         run,
         score,
         study,
+        weights,
     )
-    from colorbench.weights import cli as weights
 
     parser = argparse.ArgumentParser(prog="colorbench", description="Benchmark suite for automatic image colorization.")
     parser.add_argument("--version", action="version", version=f"colorbench {__version__}")

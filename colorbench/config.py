@@ -15,6 +15,9 @@ from colorbench.typed import FieldError, from_dict, require
 
 SCHEMA_VERSION = 1
 ResizePolicy = Literal["short_side_crop", "stretch"]
+# Small scale evaluates at 176 px, not less: msssim_ab, the metric closest to people on HECD, is
+# NaN under MS_SSIM_MIN_SIDE = 176 px (colorbench.metrics.ab_structure; tests/test_small_scale_protocol.py).
+SMALL_EVAL_SIZE = 176
 MAX_EVAL_SIZE = 4096  # px; one 4096² float64 RGB image is 400 MB, and metrics hold several
 
 
@@ -53,25 +56,39 @@ class Scale:
 
 @dataclass(frozen=True)
 class Scales:
-    small: Scale = field(default_factory=lambda: Scale(eval_size=128, max_test_images=32, epochs=3, image_size=64,
-                                                       max_train_images=256, max_val_images=32))
+    # eval_size 176: the smallest side msssim_ab (5-scale MS-SSIM) has a value at, see SMALL_EVAL_SIZE
+    small: Scale = field(default_factory=lambda: Scale(eval_size=SMALL_EVAL_SIZE, max_test_images=32, epochs=3,
+                                                       image_size=64, max_train_images=256, max_val_images=32))
     paper: Scale = field(default_factory=Scale)
+
+
+RUN_DEFAULT_METRICS = ("mse", "psnr")  # evaluation.metrics unset, protocol colorbench
 
 
 @dataclass(frozen=True)
 class Evaluation:
     resize: ResizePolicy = "short_side_crop"
     chroma_threshold: float = 1.0  # mean Lab chroma under which an image counts as near-gray (colorbench/data/hygiene.py)
-    metrics: list[str] = field(default_factory=lambda: ["mse", "psnr"])
+    metrics: list[str] | None = None  # None: RUN_DEFAULT_METRICS, or a published protocol's own set
     batch_size: int = 16
     grid_images: int = 8  # seeded sample per dataset shown in the report's grids
+    protocol: str = "colorbench"  # whose metric definitions (colorbench.protocols); in every fingerprint
 
     def __post_init__(self):
         require(self.chroma_threshold >= 0, "chroma_threshold", "must be >= 0")
         require(self.batch_size > 0, "batch_size", "must be positive")
-        require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
-        require(bool(self.metrics), "metrics", "must name at least one metric")
+        if self.metrics is not None:
+            require(len(set(self.metrics)) == len(self.metrics), "metrics", "lists a metric twice")
+            require(bool(self.metrics), "metrics", "must name at least one metric")
         require(self.grid_images >= 0, "grid_images", f"must be >= 0, got {self.grid_images}")
+
+
+OUTPUTS_PLACEHOLDER = "{dataset}"  # in an outputs row's folder: replaced by each dataset's name
+
+
+def outputs_folder(template: str, dataset: str) -> Path:
+    """The folder an outputs row reads for one dataset."""
+    return Path(template.replace(OUTPUTS_PLACEHOLDER, dataset)).expanduser()
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class BaselineConfig:
     model: str | None = None  # a built-in or plug-in baseline, or an import path "pkg.mod:factory"; default `name`
     outputs: str | None = None  # instead of a model: a folder of precomputed outputs, "path/{dataset}"
     size_policy: Literal["exclude", "resize", "error"] = "exclude"  # outputs rows: a file of another size
+    allow_partial: bool = False  # outputs rows: scored on only some test images is accepted (exit 0), still unranked
     train_on: str | None = None  # dataset name whose train/val splits train it
     init_from: str | None = None  # "<baseline>@<dataset>": start from that row's trained weights
     params: dict[str, Any] = field(default_factory=dict)  # model keyword arguments
@@ -96,6 +114,8 @@ class BaselineConfig:
                 require(getattr(self, key) is None, key, "precomputed outputs are not trained")
             for key in ("params", "train", "small", "small_params"):
                 require(not getattr(self, key), key, "precomputed outputs have no model to configure")
+        else:
+            require(not self.allow_partial, "allow_partial", "only a row of precomputed outputs can lack test images")
 
     @property
     def model_name(self) -> str:

@@ -36,12 +36,44 @@ class BaselineInfo:
         return asdict(self)
 
 
+# What colorize() returns, per colour space: each channel's range, and how far beyond it a value
+# may lie (a fraction of the channel's span: float rounding and a small overshoot, which the 8-bit
+# PNG clips). Anything further, or any NaN or Inf, fails the row: never clamped into a score.
+OUTPUT_RANGES = {"lab": ((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0)), "rgb": ((0.0, 1.0),) * 3}
+OUTPUT_TOLERANCE = 0.01
+
+
+class ContractError(ValueError):
+    """A model's colorize() broke the Baseline contract: the row fails with this reason."""
+
+
+def check_output(out: torch.Tensor, color_space: str, n: int) -> None:
+    """ContractError unless `out` is (n, 3, H, W) of finite values within OUTPUT_RANGES[color_space]
+    (give or take OUTPUT_TOLERANCE of each channel's span); the message counts the bad pixels."""
+    if out.ndim != 4 or out.shape[0] != n or out.shape[1] != 3:
+        raise ContractError(f"colorize() returned shape {tuple(out.shape)}, not ({n}, 3, H, W)")
+    pixels = out.shape[0] * out.shape[2] * out.shape[3]
+    finite = torch.isfinite(out)
+    if bad := int((~finite.all(dim=1)).sum()):
+        raise ContractError(f"colorize() returned {bad} of {pixels} pixels with NaN or Inf values")
+    ranges = OUTPUT_RANGES[color_space]
+    lo = torch.tensor([a - OUTPUT_TOLERANCE * (b - a) for a, b in ranges], dtype=out.dtype, device=out.device)
+    hi = torch.tensor([b + OUTPUT_TOLERANCE * (b - a) for a, b in ranges], dtype=out.dtype, device=out.device)
+    outside = ((out < lo.view(1, 3, 1, 1)) | (out > hi.view(1, 3, 1, 1))).any(dim=1)
+    if bad := int(outside.sum()):
+        wanted = ", ".join(f"[{a:g}, {b:g}]" for a, b in dict.fromkeys(ranges))
+        raise ContractError(f"colorize() returned {bad} of {pixels} pixels outside the {color_space} range "
+                            f"({wanted}, tolerance {OUTPUT_TOLERANCE:g} of each span); the output spans "
+                            f"[{float(out.min()):.4g}, {float(out.max()):.4g}]")
+
+
 class Baseline(torch.nn.Module):
     """Grayscale L in, colour out at the input size.
 
     `colorize(L)` takes L (N, 1, H, W) in [0, 100] (the L channel of the ground truth, on the
     run's device) and returns (N, 3, H, W) in `info.color_space`: Lab (L in [0, 100], a and b in
-    CIE units) or sRGB in [0, 1], on any device. Only baselines with
+    CIE units within [-128, 128]) or sRGB in [0, 1], on any device. check_output() holds every
+    output to this (OUTPUT_RANGES, OUTPUT_TOLERANCE). Only baselines with
     `sees_ground_truth = True` (the oracle) receive `target_rgb`.
 
     A plug-in that also returns an Objective from `objective()` and sets `train_defaults` is

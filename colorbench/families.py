@@ -15,7 +15,7 @@ from colorbench.plugins import (
     load_entry_point,
     load_import_path,
 )
-from colorbench.registry import UnknownNameError
+from colorbench.registry import UnknownNameError, suggest
 from colorbench.typed import FieldError
 
 
@@ -64,7 +64,6 @@ def find(model: str, key: str) -> Found:
     try:
         family = BASELINES.get(model)
     except UnknownNameError:
-        from colorbench.settings import suggest
 
         hint = suggest(model, [*BASELINES.names(), *plugins])
         raise FieldError(key, f"unknown baseline {model!r}{hint}; name a built-in or installed plug-in "

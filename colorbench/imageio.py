@@ -85,14 +85,17 @@ def as_unit(rgb):
 
 
 def to_uint8(rgb) -> np.ndarray:
-    """(3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping."""
+    """(3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8, rounding half to even after clipping;
+    uint8 codes pass through as they are (no float64 copy of a large image)."""
     import torch
 
+    if rgb.dtype == torch.uint8:
+        return np.ascontiguousarray(rgb.detach().cpu().permute(1, 2, 0).numpy())
     arr = rgb.detach().to("cpu", torch.float64).clamp(0, 1).permute(1, 2, 0).numpy()
     return np.rint(arr * 255.0).astype(np.uint8)
 
 
 def save_png(path: str | Path, rgb) -> None:
-    """Save (3, H, W) float RGB in [0, 1] as an 8-bit PNG, atomically."""
+    """Save (3, H, W) float RGB in [0, 1] (or uint8 codes) as an 8-bit PNG, atomically."""
     image = Image.fromarray(to_uint8(rgb), mode="RGB")
     atomic_write_bytes(Path(path), lambda fh: image.save(fh, format="PNG"))

@@ -13,19 +13,27 @@ from pathlib import Path
 import torch
 
 from colorbench import distributed
-from colorbench.config import BaselineConfig, BenchmarkConfig, Scale, device_problem
+from colorbench.config import (
+    OUTPUTS_PLACEHOLDER,
+    RUN_DEFAULT_METRICS,
+    BaselineConfig,
+    BenchmarkConfig,
+    Scale,
+    device_problem,
+    outputs_folder,
+)
 from colorbench.contracts import TrainSettings
 from colorbench.data.spec import DatasetConfig, LoadOptions
 from colorbench.errors import ConfigError, UsageError
 from colorbench.files import unwritable_reason
 from colorbench.labels import label_key
 from colorbench.paths import cache_root, data_root
-from colorbench.registry import UnknownNameError
+from colorbench.registry import UnknownNameError, suggest
+from colorbench.runfolder import check_apart, check_output_dir, part_dir
 from colorbench.settings import (
     ResolvedSettings,
     resolve_params,
     resolve_settings,
-    suggest,
 )
 from colorbench.typed import FieldError
 
@@ -81,8 +89,18 @@ class Plan:
                            chroma_threshold=ev.chroma_threshold, strict=self.config.strict)
 
     @property
+    def protocol(self):
+        """The evaluation protocol whose definitions every metric follows (colorbench.protocols)."""
+        from colorbench.protocols.registry import get
+
+        return get(self.config.evaluation.protocol)
+
+    @property
     def metrics(self) -> list[str]:
-        return list(self.config.evaluation.metrics)
+        ev = self.config.evaluation
+        if ev.metrics is not None:
+            return list(ev.metrics)
+        return list(RUN_DEFAULT_METRICS if ev.protocol == "colorbench" else self.protocol.default_metrics)
 
     def baseline(self, name: str) -> BaselinePlan:
         return next(b for b in self.baselines if b.name == name)
@@ -111,8 +129,7 @@ def build_plan(config: BenchmarkConfig, config_path: str, device_override: str |
 
 def _build(config: BenchmarkConfig, path: str, device_override: str | None, force: bool,
            only: list[str] | None) -> Plan:
-    from colorbench.metrics.registry import METRICS
-    from colorbench.pipeline.folder import check_output_dir
+    from colorbench.protocols.registry import PROTOCOLS
 
     try:
         device = resolve_device(device_override or config.device)
@@ -124,12 +141,16 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
     scale = getattr(config.scales, scale_name)
     output_dir = Path(config.output_dir).expanduser()
     datasets = _datasets(config, output_dir)
-    for i, name in enumerate(config.evaluation.metrics):
-        lookup(METRICS, name, f"evaluation.metrics[{i}]")
+    protocol = lookup(PROTOCOLS, config.evaluation.protocol, "evaluation.protocol")
+    for i, name in enumerate(config.evaluation.metrics or []):
+        if name in protocol.undefined:
+            raise FieldError(f"evaluation.metrics[{i}]", f"protocol {protocol.name!r} does not define {name!r}: "
+                             f"{protocol.undefined[name]}")
+        lookup(protocol.metrics, name, f"evaluation.metrics[{i}]")
     _check_labels(config.baselines, "baseline", "baselines")
     rows: dict[str, BaselinePlan] = {}
     for i, b in enumerate(config.baselines):
-        rows[b.name] = _baseline(b, f"baselines[{i}]", datasets, rows, scale_name, scale)
+        rows[b.name] = _baseline(b, f"baselines[{i}]", datasets, rows, scale_name, scale, output_dir)
         _check_global_batch(rows[b.name], f"baselines[{i}]")
     check_output_dir(output_dir, force)
     part_of = None
@@ -143,7 +164,6 @@ def _build(config: BenchmarkConfig, path: str, device_override: str | None, forc
 
 def _datasets(config: BenchmarkConfig, output_dir: Path) -> dict[str, DatasetConfig]:
     from colorbench.data.catalog import DATASETS
-    from colorbench.pipeline.folder import check_apart
 
     _check_labels(config.datasets, "dataset", "datasets")
     for i, d in enumerate(config.datasets):
@@ -168,12 +188,13 @@ def _check_labels(items, kind: str, section: str) -> None:
             raise FieldError(f"{section}[{i}].name", message)
 
 
-def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_name: str, scale: Scale) -> BaselinePlan:
+def _baseline(b: BaselineConfig, key: str, datasets: dict, rows: dict, scale_name: str, scale: Scale,
+              output_dir: Path) -> BaselinePlan:
     from colorbench import families
 
     if b.outputs is not None:
         evaluate_on = _evaluate_on(b, datasets, key)
-        _check_outputs(b.outputs, evaluate_on, f"{key}.outputs")
+        _check_outputs(b.outputs, evaluate_on, f"{key}.outputs", output_dir)
         return BaselinePlan(b, None, {}, None, evaluate_on)
     found = families.find(b.model_name, f"{key}.model" if b.model else f"{key}.name")
     params = resolve_params(found.factory, b, scale_name, key)
@@ -209,8 +230,6 @@ def _only(rows: dict[str, BaselinePlan], names: list[str]) -> dict[str, Baseline
 
 
 def _part_dir(output_dir: Path, names: list[str], force: bool) -> Path:
-    from colorbench.pipeline.folder import check_output_dir
-    from colorbench.pipeline.merge import part_dir
 
     part = part_dir(output_dir, names)
     check_output_dir(part, force)
@@ -240,15 +259,18 @@ def _evaluate_on(b: BaselineConfig, datasets: dict, key: str) -> tuple[str, ...]
     return tuple(b.evaluate_on)
 
 
-def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str) -> None:
-    from colorbench.pipeline.outputs import PLACEHOLDER, outputs_folder
+def _check_outputs(template: str, evaluate_on: tuple[str, ...], key: str, output_dir: Path) -> None:
+    """Each dataset's outputs folder exists and lies apart from output_dir (the run cleans its own
+    folders there: a user's folder inside it would lose files)."""
 
-    if PLACEHOLDER not in template and len(evaluate_on) > 1:
-        raise FieldError(key, f"{template!r} has no {PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
-                         f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{PLACEHOLDER}' or set evaluate_on")
+    if OUTPUTS_PLACEHOLDER not in template and len(evaluate_on) > 1:
+        raise FieldError(key, f"{template!r} has no {OUTPUTS_PLACEHOLDER} for the {len(evaluate_on)} datasets it is scored on "
+                         f"({', '.join(evaluate_on)}); write e.g. 'outputs/mine/{OUTPUTS_PLACEHOLDER}' or set evaluate_on")
     for name in evaluate_on:
-        if not outputs_folder(template, name).is_dir():
-            raise FieldError(key, f"no folder {str(outputs_folder(template, name))!r} of outputs for dataset {name!r}")
+        folder = outputs_folder(template, name)
+        if not folder.is_dir():
+            raise FieldError(key, f"no folder {str(folder)!r} of outputs for dataset {name!r}")
+        check_apart(folder, output_dir, key, what=f"outputs folder for dataset {name!r}")
 
 
 def _init_source(b: BaselineConfig, params: dict, key: str, rows: dict[str, BaselinePlan]) -> InitSource:

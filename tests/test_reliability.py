@@ -210,3 +210,58 @@ def test_the_fid_small_n_warning_is_said_once_per_dataset_and_in_the_report(tmp_
     assert all(len(d["warnings"]) == 1 for d in run["datasets"].values())
     index = (tmp_path / "out" / "reports" / "index.html").read_text()
     assert index.count("strongly biased") == 2 and "strongly biased" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_builtin_baseline_whose_output_is_nan_fails_its_row(tmp_path, monkeypatch, capsys):
+    # Before: NaN was clamped by the PNG and scored "ok".
+    import torch
+
+    from baselines.reference import Gray
+
+    monkeypatch.setattr(Gray, "colorize", lambda self, L, target_rgb=None: torch.full((L.shape[0], 3, *L.shape[2:]), float("nan")))
+    path = _config(tmp_path, [{"name": "gray"}, {"name": "oracle"}])
+    assert main(["run", str(path)]) == 6
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    gray = table[table["baseline"] == "gray"]
+    assert (gray["status"] == "failed").all() and gray["reason"].str.contains("3072 of 3072 pixels with NaN or Inf").all()
+    assert (table[table["baseline"] == "oracle"]["status"] == "ok").all()
+
+
+CONTRACT_CASES = [  # (colour space, channel, value, passes): each range give or take 1% of its span
+    ("rgb", 0, 1.0099, True), ("rgb", 0, 1.0101, False), ("rgb", 2, -0.0099, True), ("rgb", 2, -0.0101, False),
+    ("lab", 0, 100.99, True), ("lab", 0, 101.01, False), ("lab", 0, -0.99, True), ("lab", 0, -1.01, False),
+    ("lab", 1, 130.55, True), ("lab", 1, 130.57, False), ("lab", 2, -130.55, True), ("lab", 2, -130.57, False),
+]
+
+
+@pytest.mark.parametrize("space,channel,value,passes", CONTRACT_CASES)
+def test_the_contract_tolerance_is_one_percent_of_each_span(space, channel, value, passes):
+    import torch
+
+    from colorbench.contracts import ContractError, check_output
+
+    out = torch.full((2, 3, 4, 5), 0.5 if space == "rgb" else 50.0, dtype=torch.float64)
+    if space == "lab":
+        out[:, 1:] = 0.0
+    out[1, channel, 2, 3] = value
+    if passes:
+        check_output(out, space, 2)
+    else:
+        with pytest.raises(ContractError, match=r"returned 1 of 40 pixels outside"):
+            check_output(out, space, 2)
+
+
+def test_the_contract_counts_non_finite_pixels_and_checks_the_shape():
+    import torch
+
+    from colorbench.contracts import ContractError, check_output
+
+    out = torch.zeros(1, 3, 4, 4)
+    out[0, :, 0, 0] = float("nan")  # one pixel, three channels
+    out[0, 1, 3, 3] = float("-inf")
+    with pytest.raises(ContractError, match="returned 2 of 16 pixels with NaN or Inf values"):
+        check_output(out, "rgb", 1)
+    with pytest.raises(ContractError, match=r"shape \(1, 2, 4, 4\), not \(1, 3, H, W\)"):
+        check_output(torch.zeros(1, 2, 4, 4), "rgb", 1)
+    with pytest.raises(ContractError, match=r"not \(2, 3, H, W\)"):
+        check_output(torch.zeros(1, 3, 4, 4), "rgb", 2)

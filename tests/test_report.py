@@ -253,17 +253,82 @@ def test_pages_are_self_contained(run):
         assert "<link" not in text and "@media print" in text
 
 
-def test_summary_markdown(run):
+def _md_tables(section: str) -> list[list[list[str]]]:
+    """Every Markdown table in `section`: a list of rows, each a list of cell texts (the separator row dropped)."""
+    tables, current = [], []
+    for line in section.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not all(set(c) <= set("-:") for c in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def _md_name(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+def test_summary_markdown_headline_then_group_tables_equal_results_csv(run):
+    from colorbench.report.format import fmt
+    from colorbench.report.headline import HEADLINE_MAX
+    from colorbench.report.markdown import MAX_COLUMNS
+
     md, results = run["summary"], run["results"]
     for dataset in run["meta"]["datasets"]:
-        section = md.split(f"### {dataset}", 1)[1].split("###", 1)[0]
-        header = next(line for line in section.splitlines() if line.startswith("| baseline"))
-        assert "psnr ↑" in header and "mse ↓" in header and "colorfulness ↑" not in header and "colorfulness ↓" not in header
-        values = _ok(results, dataset, "psnr")["value"]
-        best = values[[b not in REFERENCE for b in values.index]].idxmax()
-        best_line = next(line for line in section.splitlines() if line.startswith(f"| {best.replace('<', '&lt;').replace('>', '&gt;')}"))
-        assert best_line.split("|")[2].strip().startswith("**")
-        assert FAILED_NAME not in section  # failed baselines are listed below, with the reason
+        section = md.split(f"\n### {dataset}", 1)[1].split("\n### ", 1)[0]
+        tables = _md_tables(section)
+        assert all(len(row) <= MAX_COLUMNS for t in tables for row in t)  # no table wider than 10 columns
+        head = tables[0]
+        assert head[0][:2] == ["baseline", "N"] and 1 <= len(head[0]) - 2 <= HEADLINE_MAX
+        assert not any(c.startswith("colorfulness") for c in head[0])  # no direction: never a headline metric
+        seen = {}
+        for k, table in enumerate(tables):
+            names = [c.split(" ")[0].replace("\\_", "_") for c in table[0]]
+            first = 2 if k == 0 else 1
+            for metric in names[first:] if k > 0 else []:
+                seen[metric] = seen.get(metric, 0) + 1
+            for row in table[1:]:
+                baseline = _md_name(row[0].split(" _(")[0])
+                assert baseline != FAILED_NAME  # failed baselines are listed below, with the reason
+                if k == 0:
+                    assert row[1] == str(len(run["meta"]["datasets"][dataset]["test_ids"]))
+                for metric, cell in zip(names[first:], row[first:]):
+                    r = _ok(results, dataset, metric).loc[baseline]
+                    value = cell.replace("**", "").replace(" ≈", "").split(" [")[0]
+                    assert value == fmt(r["value"], r["value"]), (dataset, metric, baseline, cell)
+                    if k == 0:  # the headline table carries each value's CI
+                        assert cell.endswith(f"[{fmt(r['ci_low'], r['value'])}, {fmt(r['ci_high'], r['value'])}]"), cell
+        # every metric of results.csv is in one group table, once
+        assert seen == {m: 1 for m in set(results.loc[results["dataset"] == dataset, "metric"])}
+        first_metric = head[0][2].split(" ")[0].replace("\\_", "_")
+        values = _ok(results, dataset, first_metric)["value"]
+        values = values[[b not in REFERENCE for b in values.index]]
+        best = values.idxmax() if _hib(results, first_metric) else values.idxmin()
+        assert next(row for row in head[1:] if _md_name(row[0]) == best)[2].startswith("**")
+
+
+def test_headline_orders_by_agreement_with_people_and_drops_near_duplicates(run):
+    import numpy as np
+
+    from colorbench.report.data import load_run
+    from colorbench.report.headline import headline, people
+    from colorbench.report.sections import agreement
+
+    loaded = load_run(run["folder"])
+    loaded.per_image["psnr"] = 10 * np.log10(1 / loaded.per_image["mse"])  # psnr is mse, monotonely: a near-duplicate
+    data = {"metrics": {"mse": {"srcc": 0.5, "srcc_ci": [0.4, 0.6], "n": 390}, "psnr": {"srcc": 0.49, "srcc_ci": [0.4, 0.6], "n": 390},
+                        "ssim": {"srcc": 0.2, "srcc_ci": [0.1, 0.3], "n": 390}, "colorfulness": {"srcc": 0.9, "srcc_ci": [0.8, 1.0], "n": 390}},
+            "not_computed": ["lpips_vgg"]}
+    names = list(loaded.metrics)
+    top = headline(loaded, "tiny-a", names, agreement(loaded, "tiny-a"), data)
+    assert top[:2] == ["mse", "ssim"]  # colorfulness has no direction; psnr duplicates mse
+    assert "psnr" not in top
+    assert people("psnr", data)["text"] == "people 0.49 [0.40, 0.60]"
+    assert people("lpips_vgg", data) ["known"] is False and "slow on CPU" in people("lpips_vgg", data)["title"]
+    assert people("fid", data)["text"] == "people: unknown"
 
 
 def test_line_plot_escapes_labels():

@@ -165,6 +165,7 @@ def test_a_wide_leaderboard_keeps_the_baseline_column_in_view_and_groups_toggle(
     b.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
     try:
         mark = _open(site, "index.html")
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")  # every metric, not the headline view
         board = "document.querySelector('div.board')"
         n_metrics = b.evaluate("document.querySelectorAll('table.leaderboard')[0].tHead.rows[0].cells.length - 1")
         assert n_metrics >= 17
@@ -188,6 +189,119 @@ def test_a_wide_leaderboard_keeps_the_baseline_column_in_view_and_groups_toggle(
         assert b.evaluate(visible) == 0 and b.evaluate(f"{toggle}.checked") is False
         b.evaluate(f"{toggle}.click()")
         assert b.evaluate(visible) == shown
+        assert b.problems(mark) == []
+    finally:
+        b.send("Emulation.clearDeviceMetricsOverride", {})
+
+
+LONG_ID = "n02099429_curly-coated_retriever"  # the id the issue saw as a one-letter-per-line ribbon
+
+
+@pytest.fixture(scope="module")
+def long_site(tmp_path_factory):
+    binary = find_chromium()
+    if binary is None:
+        pytest.fail(f"no Chromium found for the browser test; install it: {INSTALL_HINT}", pytrace=False)
+    ids = [LONG_ID, "a02", "sub/a 03#x", "a_very_long_image_identifier_without_any_spaces_at_all_0123456789", "a05"]
+    folder = build_run(tmp_path_factory.mktemp("browser-long") / "run-1", datasets={"tiny-a": ids})
+    index = render_report(folder)
+    browser = Browser(binary)
+    try:
+        browser.open_page()
+        yield {"browser": browser, "reports": index.parent, "folder": folder, "shots": tmp_path_factory.mktemp("shots")}
+    finally:
+        browser.close()
+
+
+GRID_ROWS = "Array.from(document.querySelectorAll('table.grid tbody tr[data-id]'))"
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_grid_rows_are_as_tall_as_their_images(long_site, width):
+    b = long_site["browser"]
+    b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        mark = _open(long_site, "index.html")
+        rows = b.evaluate(f"{GRID_ROWS}.map(r => ({{id: r.dataset.id, row: r.getBoundingClientRect().height,"
+                          " img: Math.max(...Array.from(r.querySelectorAll('img')).map(i => i.getBoundingClientRect().height)),"
+                          " idw: r.querySelector('td.id').getBoundingClientRect().width,"
+                          " idh: r.querySelector('td.id .idtext').getBoundingClientRect().height,"
+                          " line: parseFloat(getComputedStyle(r.querySelector('td.id .idtext')).lineHeight)}))")
+        assert len(rows) == 4  # grid_ids: the first four
+        for r in rows:
+            assert r["img"] >= 100, r
+            # the image, its value line and the cell padding: no taller (before: a ~25-line ribbon of the id)
+            assert r["row"] <= r["img"] + 30, r
+            assert r["idw"] >= 120, r  # a fixed-width column, never squeezed to one letter
+            assert r["idh"] <= 3 * r["line"] + 1, r  # at most 3 lines, the rest cut with an ellipsis
+        long_row = next(r for r in rows if r["id"] == LONG_ID)
+        assert long_row["idh"] <= 2 * long_row["line"] + 1  # wrapped at its '_' and '-': two lines in 132 px
+        tips = b.evaluate(f"{GRID_ROWS}.map(r => r.querySelector('td.id').title)")
+        assert tips == [r["id"] for r in rows]  # the whole id in the tooltip
+        shot = long_site["shots"] / f"grid-{width}.png"
+        b.evaluate("document.querySelector('table.grid').scrollIntoView()")
+        b.screenshot(shot, full_page=False)
+        _keep(long_site, shot, f"report-grid-{width}.png")
+        assert b.problems(mark) == []
+    finally:
+        b.send("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_ground_truth_sits_next_to_the_input(long_site):
+    b = long_site["browser"]
+    _open(long_site, "index.html")
+    heads = b.evaluate("Array.from(document.querySelector('table.grid').tHead.rows[0].cells).map(c => c.textContent.trim())")
+    assert heads[1:3] == ["grayscale input", "ground truth"]
+    alts = b.evaluate(f"{GRID_ROWS}.map(r => [r.cells[1].querySelector('img').alt, r.cells[2].querySelector('img').alt])")
+    assert all(a.startswith("grayscale input") and g.startswith("ground truth") for a, g in alts)
+
+
+def test_each_grid_image_shows_its_per_image_value(long_site):
+    import pandas as pd
+
+    from colorbench.report.format import fmt
+
+    b = long_site["browser"]
+    mark = _open(long_site, "index.html")
+    per_image = pd.read_csv(long_site["folder"] / "per_image.csv", dtype={"image_id": str, "baseline": str})
+    shown = ("(() => { const out = []; " + GRID_ROWS + ".forEach(r => r.querySelectorAll('td[data-baseline]').forEach(td =>"
+             " out.push([r.dataset.id, td.dataset.baseline, td.querySelector('.pv').textContent]))); return out; })()")
+    select = "document.querySelector('section.images select.metric-select')"
+    for metric in (b.evaluate(f"{select}.value"), "mse"):
+        b.evaluate(f"(() => {{ const s = {select}; s.value = '{metric}'; s.dispatchEvent(new Event('change')); }})()")
+        cells = b.evaluate(shown)
+        assert len(cells) == 4 * 3  # every model column of every row
+        for image_id, baseline, text in cells:
+            hit = per_image[(per_image["image_id"] == image_id) & (per_image["baseline"] == baseline)][metric]
+            assert text == fmt(float(hit.iloc[0])), (image_id, baseline, metric)
+    assert b.problems(mark) == []
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_headline_view_shows_few_metrics_with_agreement_and_a_toggle_shows_all(site, width):
+    from colorbench.report.headline import HEADLINE_MAX, people
+
+    b = site["browser"]
+    b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        mark = _open(site, "index.html")
+        table = "document.querySelectorAll('table.leaderboard')[0]"
+        shown = (f"Array.from({table}.tHead.rows[0].cells).slice(1).filter(c => getComputedStyle(c).display !== 'none')"
+                 ".map(c => [c.dataset.metric, c.querySelector('.people').textContent])")
+        head = b.evaluate(shown)
+        assert 1 <= len(head) <= HEADLINE_MAX
+        assert all(text == people(metric)["text"] for metric, text in head)  # every header says its agreement, or "unknown"
+        # the headline view fits the page: no sideways scrolling
+        assert b.evaluate("document.querySelector('div.board').scrollWidth <= document.querySelector('div.board').clientWidth + 1")
+        shot = site["shots"] / f"headline-{width}.png"
+        b.screenshot(shot, full_page=False)
+        _keep(site, shot, f"report-headline-{width}.png")
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")
+        every = b.evaluate(shown)
+        assert len(every) == b.evaluate(f"{table}.tHead.rows[0].cells.length - 1") >= 17
+        assert all(text == people(metric)["text"] for metric, text in every)
+        b.evaluate("document.querySelector('section.dataset input.all-metrics').click()")
+        assert b.evaluate(shown) == head
         assert b.problems(mark) == []
     finally:
         b.send("Emulation.clearDeviceMetricsOverride", {})

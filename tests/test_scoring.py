@@ -94,7 +94,7 @@ def test_size_policies(folders):
     assert res.size_mismatch == ["c"] and "c" not in res.ids and len(res.ids) == 3
     res = score_pairs(pairs, ["mse"], CTX, size_policy="resize")
     assert res.resized == ["c"] and "c" in res.ids and len(res.ids) == 4
-    with pytest.raises(DataError, match="c: prediction is 10x12"):
+    with pytest.raises(DataError, match="c: prediction 10x12, ground truth 20x24"):
         score_pairs(pairs, ["mse"], CTX, size_policy="error")
 
 
@@ -234,7 +234,7 @@ def test_file_names_that_are_not_utf8(tmp_path, capsys):
 
 
 def test_batches_are_bounded_by_pixels_not_by_count(tmp_path):
-    from colorbench.scoring.plan import plan_batches
+    from colorbench.scoring.batches import plan_batches
 
     rng = np.random.default_rng(4)
     for i, size in enumerate([40, 40, 40, 12, 40, 12, 12]):
@@ -248,3 +248,18 @@ def test_batches_are_bounded_by_pixels_not_by_count(tmp_path):
     assert sorted(item.pair.id for batch in plan.batches for item in batch) == [str(i) for i in range(7)]
     assert all(len({item.size for item in batch}) == 1 for batch in plan.batches)  # one size per batch
     assert len(plan_batches(pairs, 16, "exclude").batches) == 2  # without the small budget: one batch per size
+
+
+def test_when_every_pair_differs_in_size_the_message_lists_them(folders, capsys):
+    # Before: "no image pairs could be scored", nothing more.
+    from colorbench.cli import main
+
+    pred, gt = folders
+    for name in ("a", "b", "c", "sub/d"):
+        _save(pred / f"{name}.png", np.full((12, 10, 3), 128))
+    assert main(["score", "--pred", str(pred), "--gt", str(gt), "--metrics", "mse", "--device", "cpu"]) == 4
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("colorbench: error: no image pairs could be scored: of 4 matched pair(s): 4 differ in size from "
+                   "their ground truth, excluded under size policy 'exclude' (a (prediction 10x12, ground truth 20x24); "
+                   "b (prediction 10x12, ground truth 20x24); c (prediction 10x12, ground truth 20x24); ...); "
+                   "size policy 'resize' scores them resized"), err

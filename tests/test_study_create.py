@@ -226,6 +226,8 @@ def test_force_replaces_a_study_folder_but_not_one_holding_other_files(own_run, 
     first = load_study(out).created
     assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out), "--force") == 0
     assert load_study(out).created != first
+    (out / ".colorbench-study").unlink()  # a study made before the marker: known by its study.json
+    assert _create(own_run, "--design", "mos", "--per-baseline", "1", "--out", str(out), "--force") == 0
     (out / "my-analysis.ipynb").write_text("{}")
     capsys.readouterr()
     before = _tree(own_run.parent)

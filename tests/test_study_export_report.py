@@ -11,12 +11,12 @@ from ci_browser.synthetic_run import SCRIPT_NAME, build_run
 
 from colorbench.cli import main
 from colorbench.human.folder import ITEM_COLUMNS, ROLE_COLUMN
+from colorbench.report.people import people_section
 from colorbench.results import read_results
 from colorbench.study.analysis import analyze
 from colorbench.study.create import CreateOptions, create_study
 from colorbench.study.export import RATING_COLUMNS
 from colorbench.study.folder import STUDY_MARKER
-from colorbench.study.report import people_section
 from colorbench.study.spec import DB_FILE, file_sha256
 from colorbench.study.store import Store
 from colorbench.study.trials import session_schedule

@@ -47,7 +47,8 @@ def _notes(result: dict, checks: dict) -> None:
 def handle(args) -> int:
     from tqdm import tqdm
 
-    from colorbench.human import agreement, report, sets
+    from colorbench.human import agreement, sets
+    from colorbench.report import agreement as report
     from colorbench.study.agreement import read_study_folder
 
     if args.resamples < 2:
@@ -62,6 +63,10 @@ def handle(args) -> int:
     _notes(result, loaded.checks)
     if args.out:
         report.write(args.out, inputs, result)
+        if args.set == "hecd":  # the published colorizers page (colorbench.report.published)
+            from colorbench.report.published import write_page
+
+            write_page(inputs, result, args.out)
     if args.json:
         print(json.dumps(result))
     else:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def handle(args) -> int:
-    from colorbench.export import export_run
+    from colorbench.portable import export_run
 
     for path in export_run(Path(args.run_dir), Path(args.dest)):
         print(path)

@@ -1,39 +1,37 @@
 """`colorbench run FILE`: the whole benchmark, validated before any work starts."""
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from colorbench.config import load_config
 from colorbench.errors import EXIT_PARTIAL, UsageError
 
 
 def handle(args) -> int:
-    config = load_config(args.config)
-    if args.strict:
-        config = dataclasses.replace(config, strict=True)
-    if args.output_dir:
-        config = dataclasses.replace(config, output_dir=args.output_dir)
-    from colorbench.plan import build_plan  # torch: only once the config parsed
+    """Arguments in, colorbench.run (colorbench.python_api.run) called, the paths printed."""
+    from colorbench.python_api import run
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only is not None else None
     if only is not None and not only:
         raise UsageError("--only names no baseline row")
-    plan = build_plan(config, args.config, args.device, force=args.force, only=only)
-    from colorbench import distributed
-    from colorbench.pipeline.harness import (
-        run_benchmark,  # heavy imports only once the config is valid
-    )
+    from colorbench import weights
 
-    result = run_benchmark(plan)
+    files = weights.parse_weights_files(args.weights_file)  # before any work: exit 2 on a bad NAME=PATH
+    with weights.substituted(files):  # fingerprints, run.json and the report name the files used
+        result = run(args.config, device=args.device, strict=args.strict, output_dir=args.output_dir,
+                     force=args.force, only=only)
+    from colorbench import distributed
+
     if not distributed.world().main:
         return 0
-    print(f"results: {plan.output_dir / 'results.csv'}")
-    print(f"report:  {plan.output_dir / 'reports' / 'index.html'}")
+    print(f"results: {result.output_dir / 'results.csv'}")
+    print(f"report:  {result.output_dir / 'reports' / 'index.html'}")
+    subsets = result.subsets()
+    if subsets:
+        print(f"colorbench: partial run: rows scored on only some test images, shown with their own N and not ranked: "
+              f"{'; '.join(subsets)} (allow_partial: true on a row accepts it)", file=sys.stderr)
     if result.failed:
         print(f"colorbench: partial run: failed baselines: {', '.join(result.failed)} (see run.json)", file=sys.stderr)
-        return EXIT_PARTIAL
-    return 0
+    return EXIT_PARTIAL if result.failed or subsets else 0
 
 
 def register(sub) -> None:
@@ -44,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--output-dir", help="override the config's output_dir")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty output folder that is not a colorbench run (its own files are kept)")
+    p.add_argument("--weights-file", action="append", metavar="NAME=PATH",
+                   help="use PATH instead of the cached weight file NAME; results from it are labelled "
+                        "unverified and never compare equal to a run on the checked file (repeatable)")
     p.add_argument("--only", metavar="NAME[,NAME...]",
                    help="run only these baseline rows, into OUTPUT_DIR/parts/<names>/ (then: colorbench merge OUTPUT_DIR)")
     p.set_defaults(func=handle)

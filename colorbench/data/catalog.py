@@ -5,7 +5,7 @@ from functools import partial
 
 from colorbench.registry import Registry
 
-from .reference import REFERENCE_SETS, resolve_reference
+from .reference import LISTED_SETS, REFERENCE_SETS, resolve_listed, resolve_reference
 from .sources import Resolver, resolve_folder, resolve_paired
 from .torchvision_sets import TORCHVISION_SETS, resolve_torchvision
 
@@ -21,5 +21,7 @@ DATASETS.register(
 )
 for _ref in REFERENCE_SETS.values():
     DATASETS.register(_ref.name, partial(resolve_reference, _ref), _ref.description)
+for _listed in LISTED_SETS.values():
+    DATASETS.register(_listed.name, partial(resolve_listed, _listed), f"{_listed.description}; list: {_listed.source}")
 for _tv in TORCHVISION_SETS.values():
     DATASETS.register(_tv.name, partial(resolve_torchvision, _tv), _tv.description)

@@ -24,6 +24,7 @@ from colorbench.scoring import Pair, score_pairs
 
 from . import DEFAULT_RESAMPLES, SLOW_ON_CPU
 from . import correlation as C
+from .bounds import add_bounds
 from .ratings import RatedSet, ZScores, item_table, zscores
 from .resample import correlation_replicates, draw, percentile_ci
 from .systems import metric_ranking, people_table
@@ -179,8 +180,9 @@ def analyse(inp: Inputs, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) ->
                 "per_scene": {s: _num(v) for s, v in zip(scenes, p["within"]["srcc"])},
             },
         }
+    bounds = add_bounds(metrics, inp.rs.ratings, inp.zs.z, inp.ids, scene_idx, X, y, reps, seed)  # ceiling, pairwise
     return {"n": len(inp.ids), "metrics": metrics, "systems": _systems(inp, items, y, scene_idx, reps, specs),
-            "scenes": scenes, **_provenance(inp, n_resamples, seed)}
+            "scenes": scenes, **bounds, **_provenance(inp, n_resamples, seed)}
 
 
 def _ci(samples):

@@ -7,7 +7,10 @@ least squares on the centred data (scipy.optimize.nnls; c = mean y - sum_j w_j m
 is monotone non-decreasing in every signed component: no metric can count against its own
 direction. Leave-one-scene-out cross-validation fits on all scenes but one and predicts the
 held-out scene; the out-of-fold predictions of every scene are then correlated with people
-exactly as a single metric is (pooled SRCC, within-scene SRCC).
+exactly as a single metric is (pooled SRCC, within-scene SRCC, pairwise accuracy within scene,
+colorbench.human.pairwise). `registers` is the rule a calibrated score must pass to be registered
+as a metric (issue 26): out of fold, its pooled SRCC beats the best single metric's by at least
+REGISTER_MARGIN, and its within-scene SRCC and pairwise accuracy are not worse.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ import numpy as np
 from scipy import optimize
 
 from . import correlation as C
+from .pairwise import accuracy
+
+REGISTER_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,31 @@ def within_scene_srcc(score: np.ndarray, y: np.ndarray, scenes: np.ndarray) -> f
     return float(np.mean([C.srcc(score[scenes == s], y[scenes == s]) for s in np.unique(scenes)]))
 
 
-def evaluate(components: list[str], S: np.ndarray, y: np.ndarray, scenes: np.ndarray) -> dict:
+def agreement(score: np.ndarray, y: np.ndarray, scenes: np.ndarray, tie_band: float) -> dict:
+    """Pooled SRCC, within-scene SRCC and pairwise accuracy of one signed score."""
+    return {"srcc": C.srcc(score, y), "within_scene_srcc": within_scene_srcc(score, y, scenes),
+            "pairwise_acc": float(accuracy(score[:, None], y, scenes, tie_band)[0][0])}
+
+
+def evaluate(components: list[str], S: np.ndarray, y: np.ndarray, scenes: np.ndarray, tie_band: float) -> dict:
     """Out-of-fold and in-sample agreement of the combination, next to each component alone."""
     oof = leave_one_scene_out(components, S, y, scenes)
     full = fit(components, S, y)
-    single = {n: {"srcc": C.srcc(S[:, j], y), "within_scene_srcc": within_scene_srcc(S[:, j], y, scenes)}
-              for j, n in enumerate(components)}
     return {
-        "out_of_fold": {"srcc": C.srcc(oof, y), "krcc": C.krcc(oof, y),
-                        "within_scene_srcc": within_scene_srcc(oof, y, scenes)},
-        "in_sample": {"srcc": C.srcc(full(S), y)},
-        "single": single, "fit": full,
+        "out_of_fold": {**agreement(oof, y, scenes, tie_band), "krcc": C.krcc(oof, y)},
+        "in_sample": agreement(full(S), y, scenes, tie_band),
+        "single": {n: agreement(S[:, j], y, scenes, tie_band) for j, n in enumerate(components)},
+        "fit": full,
     }
+
+
+def registers(candidate: dict, best: dict, margin: float = REGISTER_MARGIN) -> tuple[bool, str]:
+    """(whether the candidate's out-of-fold agreement earns registration against the best single
+    metric's on the same images, why); each a dict as `agreement` returns."""
+    fails = []
+    if not candidate["srcc"] >= best["srcc"] + margin:
+        fails.append(f"pooled SRCC {candidate['srcc']:.3f} < {best['srcc']:.3f} + {margin}")
+    for key, what in (("within_scene_srcc", "within-scene SRCC"), ("pairwise_acc", "pairwise accuracy")):
+        if not candidate[key] >= best[key]:
+            fails.append(f"{what} {candidate[key]:.3f} < {best[key]:.3f}")
+    return not fails, "; ".join(fails) or f"pooled SRCC >= best + {margin}, within-scene and pairwise not worse"

@@ -43,6 +43,7 @@ class MetricSpec:
     build: Callable[["MetricContext"], Metric]  # a fresh accumulator
     weights: tuple[str, ...] = ()  # names of colorbench weights the metric needs
     group: str = "other"  # one of GROUPS: how the report groups leaderboard columns
+    options: tuple[str, ...] = ()  # MetricContext fields besides device that change the value (create() takes them)
 
 
 GROUPS = ("pixel fidelity", "colour classes", "perceptual", "distribution", "colourfulness", "other")
@@ -54,4 +55,4 @@ class MetricContext:
 
     device: torch.device = torch.device("cpu")
     real_stats_key: str | None = None  # for FID/KID: identifies the real-image set and protocol
-    seed: int = 0
+    seed: int = 0  # KID's subset draws

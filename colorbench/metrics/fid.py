@@ -175,14 +175,18 @@ class _InceptionSets(StreamingMetric):
         for name in ("sum", "outer"):
             _fold_into(batches, name, getattr(self, f"{side}_{name}_hi")[0], getattr(self, f"{side}_{name}_lo")[0])
 
-    def sync(self, *args, **kwargs) -> None:
+    def sync(self, dist_sync_fn=None, process_group=None, should_sync: bool = True,
+             distributed_available=None) -> None:
         """Before the ranks' states are gathered: every rank folds its own batches (so the sums are
         the same per batch whatever the rank count) and holds one row, even with no images. One
-        process keeps its batches pending: _total folds them into temporaries."""
-        if distributed.world().active:
+        process keeps its batches pending: _total folds them into temporaries. Whether a gather
+        happens is torchmetrics' own test (the scoring engine's ranks, or a caller's DDP group
+        for colorbench.metrics.create)."""
+        available = distributed_available or self.distributed_available_fn
+        if should_sync and callable(available) and available():
             for side in ("fake", "real"):
                 self._fold(side, allocate=True)
-        super().sync(*args, **kwargs)
+        super().sync(dist_sync_fn, process_group, should_sync, distributed_available)
 
     def reset(self) -> None:
         super().reset()
@@ -205,8 +209,8 @@ class _InceptionSets(StreamingMetric):
     def _total(self, side: str, name: str) -> torch.Tensor:
         """The sum over batches (and ranks, one row each after a sync), as a double-double."""
         hi, lo = (getattr(self, f"{side}_{name}_{p}") for p in ("hi", "lo"))
-        if hi.shape[0] == 0 and not distributed.world().active:
-            # Never folded (one process, < _FOLD_ROWS images): the batches go into temporaries
+        if hi.shape[0] == 0:
+            # Never folded (no gather, < _FOLD_ROWS images): the batches go into temporaries
             # and the states stay unallocated, 64 MiB less per set at compute; the same bits.
             hi, lo = (torch.zeros(hi.shape[1:], dtype=torch.float64, device=self.fake_n.device) for _ in "hl")
             _fold_into(self._unfolded[side], name, hi, lo)
@@ -342,5 +346,5 @@ SPECS: tuple[MetricSpec, ...] = (
                     "min(1000, N) images per set drawn without replacement (seeded by the run "
                     "seed); extra holds kid_mean and kid_std (unbiased std over subsets), as "
                     "torchmetrics/clean-fid. Lower is better."),
-        per_image=False, build=KIDMetric, weights=("inception-fid",)),
+        per_image=False, build=KIDMetric, weights=("inception-fid",), options=("seed",)),
 )

@@ -14,12 +14,13 @@ from tqdm import tqdm
 from colorbench.data.dataset import ImageDataset
 from colorbench.data.prepare import PreparedDataset, load_dataset
 from colorbench.data.splits import seeded_order
+from colorbench.document import DatasetDocument
 from colorbench.errors import DataError
 from colorbench.fingerprint import split_fingerprint
 from colorbench.imageio import save_png
-from colorbench.pipeline.document import DatasetDocument
-from colorbench.pipeline.folder import gt_dir, remove_stale_pngs
+from colorbench.pipeline.folder import remove_stale_pngs
 from colorbench.plan import Plan
+from colorbench.runfolder import gt_dir
 
 
 @dataclass

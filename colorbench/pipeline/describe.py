@@ -1,8 +1,8 @@
 """Builds the run's provenance document (run.json) from the plan and what each stage did."""
 from __future__ import annotations
 
+from colorbench.document import BaselineDocument, RunDocument
 from colorbench.pipeline.data import RunData, dataset_document, grid_ids
-from colorbench.pipeline.document import BaselineDocument, RunDocument
 from colorbench.plan import BaselinePlan, Plan
 from colorbench.typed import to_dict
 
@@ -20,7 +20,8 @@ def run_document(plan: Plan, data: RunData, outcomes, env: dict, run_id: str, wa
         run_id=run_id, config_path=plan.config_path, config=to_dict(plan.config), scale=plan.scale_name,
         scale_settings=to_dict(plan.scale), device=str(plan.device), seed=seed,
         evaluation={"eval_size": plan.scale.eval_size, "resize": ev.resize, "chroma_threshold": ev.chroma_threshold,
-                    "metrics": list(ev.metrics), "batch_size": ev.batch_size},
+                    "metrics": plan.metrics, "batch_size": ev.batch_size, "protocol": ev.protocol,
+                    "protocol_source": plan.protocol.source},
         datasets=datasets, baselines={o.name: baseline_document(o, plan.baseline(o.name)) for o in outcomes},
         environment=env, weights=weights.manifest(), timings={"total": seconds},
     )

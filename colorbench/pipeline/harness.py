@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from colorbench import distributed
+from colorbench import distributed, runfolder
+from colorbench.document import RunDocument
 from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_hash
 from colorbench.lock import RunLock
@@ -29,7 +30,6 @@ from colorbench.pipeline import folder
 from colorbench.pipeline.colorize import colorize_folder
 from colorbench.pipeline.data import RunData, prepare_data
 from colorbench.pipeline.describe import run_document
-from colorbench.pipeline.document import RunDocument
 from colorbench.pipeline.outputs import import_outputs
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored, score_row
@@ -69,11 +69,18 @@ class RunResult:
         return list(dict.fromkeys([o.name for o in self.outcomes if o.status != "ok"]
                                   + [r.baseline for r in self.records if r.status != "ok"]))
 
+    def subsets(self) -> list[str]:
+        """'<baseline> on <dataset>: n of N' for each row scored on only some test images whose config
+        row does not say allow_partial (the run is then partial, exit 6)."""
+        allowed = {b["name"] for b in self.document.config.get("baselines", []) if b.get("allow_partial")}
+        found = {(r.baseline, r.dataset): r.n for r in self.records if r.subset and r.baseline not in allowed}
+        return [f"{b} on {ds}: {n} of {self.document.datasets[ds].n_test_scored}" for (b, ds), n in found.items()]
+
 
 def run_benchmark(plan: Plan) -> RunResult:
     out, main = plan.output_dir, distributed.world().main
     if main and plan.part_of is not None:
-        folder.mark_run_folder(plan.part_of)  # before the lock creates parts/<name>: other parts accept it
+        runfolder.mark_run_folder(plan.part_of)  # before the lock creates parts/<name>: other parts accept it
     with RunLock(out) if main else contextlib.nullcontext():
         torch.manual_seed(plan.config.seed)
         started, env = time.time(), environment(plan.device)
@@ -83,7 +90,8 @@ def run_benchmark(plan: Plan) -> RunResult:
         scored = [s for o in outcomes for s in _score_baseline(plan, data, o)]
         run_id = canonical_hash({"config": plan.config_path, "created": env["created"]})[:12]
         records = build_records(scored, plan.metrics, data.protocols, run_id, {o.name: o.role for o in outcomes},
-                                plan.config.seed)
+                               plan.config.seed, {ds: len(ids) for ds, ids in data.test_ids.items()},
+                               plan.protocol)
         warnings = dataset_warnings(scored)
         for dataset, messages in warnings.items():
             for message in messages if main else ():
@@ -98,7 +106,7 @@ def run_benchmark(plan: Plan) -> RunResult:
 
 def _start(plan: Plan) -> RunData:
     """Rank 0's first stage: the folder marked and cleaned, the ground truth written."""
-    folder.mark_run_folder(plan.output_dir)
+    runfolder.mark_run_folder(plan.output_dir)
     folder.remove_partial_files(plan.output_dir)
     return prepare_data(plan, plan.output_dir)
 
@@ -121,27 +129,33 @@ def run_baseline(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome
         input_size = bp.settings.image_size if bp.settings else model.info.input_size
         model.to(plan.device)
         for ds in bp.evaluate_on:
-            colorize_folder(model, data.test_ids[ds], folder.gt_dir(plan.output_dir, ds),
-                            folder.pred_dir(plan.output_dir, ds, bp.name), input_size, plan.device,
+            colorize_folder(model, data.test_ids[ds], runfolder.gt_dir(plan.output_dir, ds),
+                            runfolder.pred_dir(plan.output_dir, ds, bp.name), input_size, plan.device,
                             plan.config.evaluation.batch_size, desc=f"colorize {bp.name} on {ds}")
         outcome.seconds["colorize"] = time.time() - t0
     except torch.cuda.OutOfMemoryError as exc:
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
         outcome.status, outcome.reason = "failed", f"out of memory: {exc}"
-    except Exception as exc:  # one baseline's failure must not lose the others' results
+    except (Exception, SystemExit) as exc:  # one baseline's failure (a plug-in's sys.exit too) must not end the run
         if distributed.world().active:
             raise RankFailure(bp.name, exc) from exc
-        outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.status, outcome.reason = "failed", _failure_reason(exc)
         outcome.info.setdefault("traceback", traceback.format_exc(limit=8))
     return outcome
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):  # exit 0 from a plug-in would otherwise read as a successful run
+        return f"the model's code called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _bring_outputs(bp: BaselinePlan, plan: Plan, data: RunData) -> BaselineOutcome:
     """A precomputed-outputs row: its files, matched to the test ids, saved like a baseline's outputs."""
     outcome, t0 = BaselineOutcome(bp.name, "ok"), time.time()
-    imported = {ds: import_outputs(bp.outputs, ds, folder.gt_dir(plan.output_dir, ds),
-                                   folder.pred_dir(plan.output_dir, ds, bp.name), data.test_ids[ds],
+    imported = {ds: import_outputs(bp.outputs, ds, runfolder.gt_dir(plan.output_dir, ds),
+                                   runfolder.pred_dir(plan.output_dir, ds, bp.name), data.test_ids[ds],
                                    bp.config.size_policy, plan.config.strict) for ds in bp.evaluate_on}
     outcome.info = {"outputs": {ds: i.as_dict() for ds, i in imported.items()}}
     for ds, i in imported.items():

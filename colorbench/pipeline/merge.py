@@ -18,18 +18,19 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from colorbench import runfolder
+from colorbench.document import RunDocument
 from colorbench.errors import UsageError
 from colorbench.hashing import canonical_hash
 from colorbench.lock import RunLock, holder
 from colorbench.metrics.base import MetricValue
 from colorbench.pipeline import folder
-from colorbench.pipeline.document import RunDocument
 from colorbench.pipeline.publish import publish
 from colorbench.pipeline.score import Scored
 from colorbench.pipeline.tabulate import build_records, per_image_table
+from colorbench.protocols.registry import get
 from colorbench.results import read_per_image, read_results
 
-PARTS = "parts"
 METRIC_FAILED = "metric failed: "  # tabulate's prefix for one metric's failure in a scored row
 
 
@@ -40,11 +41,6 @@ class Part:
     document: RunDocument
     results: pd.DataFrame
     per_image: pd.DataFrame
-
-
-def part_dir(run_dir: Path, names: list[str]) -> Path:
-    """Where `run --only NAMES` writes: one folder per set of rows, named by them."""
-    return Path(run_dir) / PARTS / "+".join(sorted(names))
 
 
 def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
@@ -63,11 +59,13 @@ def merge_parts(run_dir: Path, force: bool = False) -> tuple[RunDocument, list]:
     document = _document(parts, sorted({s.baseline for s in scored}, key=lambda b: rank.get(b, len(rank))))
     roles = {name: b.role for name, b in document.baselines.items()}
     protocols = {name: d.protocol for name, d in document.datasets.items()}
+    n_test = {name: d.n_test_scored for name, d in document.datasets.items()}
     records = build_records(scored, list(document.evaluation["metrics"]), protocols, document.run_id, roles,
-                            document.seed)
+                            document.seed, n_test, get(document.evaluation.get("protocol")),
+                            {w["name"]: w.get("sha256") for w in document.weights})
     per_image = per_image_table(scored)
     with RunLock(run_dir):
-        folder.mark_run_folder(run_dir)
+        runfolder.mark_run_folder(run_dir)
         folder.remove_partial_files(run_dir)
         _link_images(parts, run_dir)
         publish(run_dir, records, per_image, document)
@@ -84,7 +82,7 @@ def _holds_full_run(run_dir: Path) -> bool:
 
 
 def _load_parts(run_dir: Path) -> list[Part]:
-    root = run_dir / PARTS
+    root = run_dir / runfolder.PARTS
     found = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not found:
         raise UsageError(f"{run_dir} has no parts to merge (expected {root}/<part>/ from `colorbench run --only`)")
@@ -183,11 +181,11 @@ def _link_images(parts: list[Part], run_dir: Path) -> None:
         for ds in p.document.datasets:
             gt_from.setdefault(ds, p.folder)
     for ds, source in gt_from.items():
-        _link_tree(folder.gt_dir(source, ds), folder.gt_dir(run_dir, ds))
+        _link_tree(runfolder.gt_dir(source, ds), runfolder.gt_dir(run_dir, ds))
     for p in parts:
         for b, doc in p.document.baselines.items():
             for ds in doc.evaluate_on:
-                _link_tree(folder.pred_dir(p.folder, ds, b), folder.pred_dir(run_dir, ds, b))
+                _link_tree(runfolder.pred_dir(p.folder, ds, b), runfolder.pred_dir(run_dir, ds, b))
 
 
 def _link_tree(src: Path, dst: Path) -> None:

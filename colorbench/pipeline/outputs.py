@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from colorbench.config import outputs_folder
 from colorbench.data.manifest import manifest_hash
 from colorbench.errors import DataError
 from colorbench.files import display_name
@@ -19,12 +20,6 @@ from colorbench.hashing import sha256_file
 from colorbench.imageio import UnreadableImage, load_rgb, save_png
 from colorbench.pipeline.folder import remove_stale_pngs
 from colorbench.scoring import match_folders, resize_to
-
-PLACEHOLDER = "{dataset}"
-
-
-def outputs_folder(template: str, dataset: str) -> Path:
-    return Path(template.replace(PLACEHOLDER, dataset)).expanduser()
 
 
 @dataclass

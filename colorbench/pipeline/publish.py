@@ -15,12 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.pipeline.document import RunDocument
+from colorbench.document import RunDocument
 from colorbench.results import ResultRecord, write_per_image, write_results
-
-STAGING = ".next"
-OLD_REPORTS = ".reports.old"
-TABLES = ("results.csv", "results.jsonl", "per_image.csv", "run.json", "summary.md")
+from colorbench.runfolder import OLD_REPORTS, REPORTS, STAGING, TABLES
 
 
 def publish(out: Path, records: list[ResultRecord], per_image: pd.DataFrame, document: RunDocument) -> None:
@@ -34,7 +31,7 @@ def publish(out: Path, records: list[ResultRecord], per_image: pd.DataFrame, doc
         write_per_image(staging, per_image)
         document.save(staging / "run.json")
         write_summary_md(out, staging)
-        render_report(out, staging, staging / "reports")
+        render_report(out, staging, staging / REPORTS)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -45,9 +42,9 @@ def _commit(out: Path, staging: Path) -> None:
     for name in TABLES:
         os.replace(staging / name, out / name)
     old = out / OLD_REPORTS
-    if (out / "reports").exists():
-        os.replace(out / "reports", old)
-    os.replace(staging / "reports", out / "reports")
+    if (out / REPORTS).exists():
+        os.replace(out / REPORTS, old)
+    os.replace(staging / REPORTS, out / REPORTS)
     shutil.rmtree(old, ignore_errors=True)
     staging.rmdir()
 

@@ -11,8 +11,8 @@ from colorbench import distributed
 from colorbench.errors import RankFailure
 from colorbench.hashing import canonical_json, sha256_bytes
 from colorbench.metrics.base import MetricContext, MetricValue
-from colorbench.pipeline.folder import gt_dir, pred_dir
 from colorbench.plan import Plan
+from colorbench.runfolder import gt_dir, pred_dir
 from colorbench.scoring import match_folders, score_pairs
 
 
@@ -55,5 +55,5 @@ def _score(plan: Plan, dataset: str, baseline: str, test_ids: list[str], protoco
     with tqdm(total=len(pairs), desc=f"score {baseline} on {dataset}", unit="img", leave=False,
               disable=not distributed.world().main) as bar:
         result = score_pairs(pairs, plan.metrics, ctx, batch_size=plan.config.evaluation.batch_size,
-                             size_policy="error", strict=True, progress=bar.update)
+                             size_policy="error", strict=True, progress=bar.update, registry=plan.protocol.metrics)
     return Scored(dataset, baseline, result.values, result.ids, failed=result.failed)

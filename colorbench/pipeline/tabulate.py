@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from colorbench.errors import MissingWeightsError
-from colorbench.hashing import canonical_hash
-from colorbench.metrics.registry import METRICS
+from colorbench.fingerprint import metric_fingerprint
 from colorbench.pipeline.score import Scored
+from colorbench.protocols.registry import COLORBENCH
 from colorbench.results import ResultRecord
 from colorbench.stats import bootstrap_ci, paired_test
 
@@ -25,38 +25,54 @@ def weight_hashes(names) -> dict[str, str]:
     return hashes
 
 
-def metric_protocol(dataset_protocol: str, metric: str) -> str:
-    """Fingerprint of everything that changes this metric's number on this dataset."""
-    spec = METRICS.get(metric)
-    return canonical_hash({"dataset": dataset_protocol, "metric": metric, "weights": weight_hashes(spec.weights)})[:16]
+def metric_protocol(dataset_protocol: str, metric: str, protocol=COLORBENCH,
+                    recorded: dict[str, str] | None = None) -> str:
+    """Fingerprint of everything that changes this metric's number on this dataset. `recorded`:
+    the weight files' SHA-256 as the run recorded them (merge), else the files in use now."""
+    names = protocol.spec(metric).weights
+    hashes = {n: recorded.get(n) or "missing" for n in names} if recorded is not None else weight_hashes(names)
+    return metric_fingerprint(dataset_protocol, metric, hashes, protocol.name)
 
 
-def best_row(rows: list[Scored], metric: str, roles: dict[str, str]) -> Scored | None:
-    """The best model row (floor and ceiling rows excluded); None for directionless metrics."""
-    higher = METRICS.get(metric).higher_is_better
+def is_subset(s: Scored, n_test: int) -> bool:
+    """Scored on fewer of the dataset's test images than it holds (precomputed outputs that lack
+    some): such a row is shown with its own n and never ranked against the full rows."""
+    return s.values is not None and len(s.ids) < n_test
+
+
+def best_row(rows: list[Scored], metric: str, roles: dict[str, str], n_test: int, protocol=COLORBENCH) -> Scored | None:
+    """The best full model row (floor, ceiling and subset rows excluded); None for directionless metrics."""
+    higher = protocol.spec(metric).higher_is_better
     candidates = [s for s in rows if roles.get(s.baseline) == "model" and s.value(metric) is not None
-                  and s.value(metric).value == s.value(metric).value]  # no NaN
+                  and s.value(metric).value == s.value(metric).value  # no NaN
+                  and not is_subset(s, n_test)]
     if higher is None or not candidates:
         return None
     return (max if higher else min)(candidates, key=lambda s: s.value(metric).value)
 
 
 def build_records(scored: list[Scored], metrics: list[str], protocols: dict[str, str], run_id: str,
-                  roles: dict[str, str], seed: int) -> list[ResultRecord]:
+                  roles: dict[str, str], seed: int, n_test: dict[str, int], evaluation=COLORBENCH,
+                  recorded: dict[str, str] | None = None) -> list[ResultRecord]:
+    """n_test: each dataset's number of test images (a row scored on fewer is a subset row);
+    `evaluation`: the evaluation protocol (colorbench.protocols) defining the metrics;
+    `recorded`: weight SHA-256s as run.json recorded them (see metric_protocol)."""
     records = []
     for dataset in dict.fromkeys(s.dataset for s in scored):
         rows = [s for s in scored if s.dataset == dataset]
         for metric in metrics:
-            protocol = metric_protocol(protocols[dataset], metric)
-            best = best_row(rows, metric, roles)
-            records += [_record(s, metric, protocol, best, run_id, roles.get(s.baseline, "model"), seed) for s in rows]
+            protocol = metric_protocol(protocols[dataset], metric, evaluation, recorded)
+            best = best_row(rows, metric, roles, n_test[dataset], evaluation)
+            spec = evaluation.spec(metric)
+            records += [_record(s, metric, spec, protocol, best, run_id, roles.get(s.baseline, "model"), seed,
+                                is_subset(s, n_test[dataset])) for s in rows]
     return records
 
 
-def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: str, role: str, seed: int) -> ResultRecord:
-    spec = METRICS.get(metric)
+def _record(s: Scored, metric: str, spec, protocol: str, best: Scored | None, run_id: str, role: str,
+            seed: int, subset: bool) -> ResultRecord:
     common = dict(run_id=run_id, dataset=s.dataset, baseline=s.baseline, metric=metric,
-                  higher_is_better=spec.higher_is_better, unit=spec.unit, protocol=protocol, role=role)
+                  higher_is_better=spec.higher_is_better, unit=spec.unit, protocol=protocol, role=role, subset=subset)
     v = s.value(metric)
     if v is None:
         reason = s.reason if s.values is None else f"metric failed: {s.failed.get(metric, 'no value')}"
@@ -65,7 +81,7 @@ def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: 
     per_image = v.per_image.numpy() if v.per_image is not None else None
     ci = bootstrap_ci(per_image, seed=seed) if per_image is not None else None
     p = None
-    if best is not None and best is not s and per_image is not None:
+    if best is not None and best is not s and per_image is not None and not subset:
         p = paired_test(*_paired(s, best, metric), seed=seed).p_value
     return ResultRecord(**common, value=float(v.value), ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
                         n=len(s.ids), status="ok", reason="", p_vs_best=p,
@@ -73,14 +89,12 @@ def _record(s: Scored, metric: str, protocol: str, best: Scored | None, run_id: 
 
 
 def _paired(s: Scored, best: Scored, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Both rows' per-image values on the images both scored, in one order (a precomputed-outputs
-    row may lack some)."""
+    """Both rows' per-image values in one image order (both full rows: subset rows are not tested)."""
     a, b = s.value(metric).per_image.numpy(), best.value(metric).per_image.numpy()
     if s.ids == best.ids:
         return a, b
     where = {image_id: k for k, image_id in enumerate(best.ids)}
-    common = [(k, where[i]) for k, i in enumerate(s.ids) if i in where]
-    return a[[k for k, _ in common]], b[[j for _, j in common]]
+    return a, b[[where[i] for i in s.ids]]
 
 
 def per_image_frame(s: Scored) -> pd.DataFrame:

@@ -5,8 +5,14 @@ import json
 from pathlib import Path
 
 from colorbench.report import sections
-from colorbench.report.data import Run, leaderboard
+from colorbench.report.data import Run
 from colorbench.report.format import fmt, number, slug
+from colorbench.report.headline import (
+    headline_board,
+    hecd_agreement,
+    people,
+    provenance_text,
+)
 from colorbench.report.images import write_gray_input
 from colorbench.report.plots import history_plots
 from colorbench.typed import to_dict
@@ -22,12 +28,15 @@ def seconds(v) -> str:
 
 
 def header(run: Run) -> dict:
+    from colorbench.protocols.labels import run_banner
+
     doc = run.doc
     git = doc.environment.get("git") or {}
     return {"run": {
         "run_id": doc.run_id, "scale": doc.scale, "device": doc.device, "seed": doc.seed,
         "created": doc.environment.get("created"), "commit": git.get("commit"), "dirty": git.get("dirty"),
         "datasets": run.datasets, "baseline_links": [{"name": b, "slug": slug(b)} for b in run.baselines],
+        "banner": run_banner(doc.evaluation, doc.weights),  # protocol and unverified weights, on every page
     }}
 
 
@@ -46,8 +55,10 @@ def dataset(run: Run, name: str, reports: Path) -> dict:
         elif not write_gray_input(run.folder / "gt" / name / f"{row['id']}.png", target):
             row["input"] = None
     extremes = sections.extremes(run, name)
+    board, top, matrix = headline_board(run, name)
     return {
-        "board": leaderboard(run, name), "agreement": sections.agreement(run, name), "columns": columns,
+        "board": board, "agreement": matrix, "headline": top, "people": {m.name: people(m.name) for m in board.metrics},
+        "people_provenance": provenance_text(hecd_agreement()), "columns": columns,
         "grid": grid, "extremes": extremes, "extreme_metrics": [run.metrics[m] for m in extremes],
     }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorbench.pipeline.document import RunDocument
+from colorbench.document import RunDocument
 from colorbench.report.format import arrow, fmt, number, slug
 from colorbench.results import read_results
 
@@ -52,6 +52,7 @@ class BoardRow:
     status: str
     reason: str
     cells: dict[str, Cell] = field(default_factory=dict)
+    subset_n: int | None = None  # scored on only this many of the dataset's test images: shown, not ranked
 
 
 @dataclass
@@ -102,8 +103,10 @@ class Run:
 
 
 def _metric_infos(doc: RunDocument, results: pd.DataFrame) -> dict[str, MetricInfo]:
-    from colorbench.metrics.registry import METRICS  # imported late: torch-heavy
+    from colorbench.protocols.registry import PROTOCOLS  # imported late: torch-heavy
 
+    protocol = doc.evaluation.get("protocol") or "colorbench"  # definitions of the run's own protocol
+    registry = PROTOCOLS.get(protocol).metrics if protocol in PROTOCOLS else {}
     present = set(results["metric"])
     names = [m for m in dict.fromkeys(list(doc.evaluation.get("metrics") or []) + list(results["metric"])) if m in present]
     infos = {}
@@ -111,7 +114,7 @@ def _metric_infos(doc: RunDocument, results: pd.DataFrame) -> dict[str, MetricIn
         rows = results[results["metric"] == m]
         direction = next((d for d in rows["higher_is_better"] if d is not None), None)
         unit = next((u for u in rows["unit"] if u), "")
-        spec = METRICS.get(m) if m in METRICS else None
+        spec = registry.get(m) if m in registry else None
         infos[m] = MetricInfo(m, direction, unit, spec.definition if spec else "", spec.group if spec else "other")
     return infos
 
@@ -151,6 +154,9 @@ def _row(run: Run, table: pd.DataFrame, baseline: str, metrics: list[MetricInfo]
     for m in metrics:
         hit = mine[mine["metric"] == m.name]
         row.cells[m.name] = _cell(hit.iloc[0], run.role(baseline)) if len(hit) else Cell(None, "—", "", failed=True, reason="no result")
+    subset = mine[mine["subset"].astype(bool) & (mine["status"] == "ok")]
+    if len(subset):  # decided in the records (pipeline.tabulate): its best is False, its p_vs_best None
+        row.subset_n = int(subset["n"].iloc[0])
     return row
 
 

@@ -6,6 +6,7 @@ templates), so every page opens from disk with no network.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jinja2
@@ -16,7 +17,11 @@ from colorbench.files import write_text
 from colorbench.report import context
 from colorbench.report.data import load_run
 from colorbench.report.format import slug
-from colorbench.study.report import people_section
+from colorbench.report.people import people_section
+from colorbench.runfolder import REPORTS
+
+
+PUBLISHED_PAGE = "agreement/published.html"  # `colorbench agreement hecd --out <run>/agreement` writes it; linked when present
 
 
 def tau_color(tau) -> str:
@@ -54,10 +59,12 @@ def _static(env: jinja2.Environment, name: str) -> Markup:
 def render_pages(run_dir: Path, tables: Path | None = None, reports: Path | None = None) -> Path:
     """Write the pages into `reports` (default <run_dir>/reports); see report.render_report."""
     run = load_run(run_dir, tables)
-    reports = Path(reports) if reports is not None else run.folder / "reports"
+    reports = Path(reports) if reports is not None else run.folder / REPORTS
     reports.mkdir(parents=True, exist_ok=True)
     env = environment()
-    common = {**context.header(run), "version": __version__, "css": _static(env, "style.css"), "js": _static(env, "report.js")}
+    published = run.folder / PUBLISHED_PAGE
+    link = os.path.relpath(published, reports).replace(os.sep, "/") if published.is_file() else None
+    common = {**context.header(run), "version": __version__, "published": link, "css": _static(env, "style.css"), "js": _static(env, "report.js")}
 
     def write(template: str, filename: str, **values) -> Path:
         path = reports / filename

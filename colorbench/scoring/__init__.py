@@ -1,5 +1,5 @@
 """Scoring prediction files against ground-truth files: matching (pairs.py), the batch plan
-(plan.py) and the one scoring routine (engine.py), shared by `colorbench run` and `colorbench score`.
+(batches.py) and the one scoring routine (engine.py), shared by `colorbench run` and `colorbench score`.
 
 Names are loaded on first use (PEP 562), so the command line can read SIZE_POLICIES without
 importing torch.
@@ -11,7 +11,7 @@ import importlib
 _HOMES = {
     "ScoreResult": "engine", "build_accumulators": "engine", "resize_to": "engine", "score_pairs": "engine",
     "Pair": "pairs", "PairMatch": "pairs", "match_folders": "pairs",
-    "MAX_BATCH_PIXELS": "plan", "SIZE_POLICIES": "plan",
+    "MAX_BATCH_PIXELS": "batches", "SIZE_POLICIES": "batches",
 }
 __all__ = sorted(_HOMES)
 

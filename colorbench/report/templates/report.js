@@ -45,6 +45,11 @@
     });
   });
 
+  // Headline view: every metric column shows only when "show all" is ticked.
+  document.querySelectorAll("input.all-metrics").forEach(function (box) {
+    box.addEventListener("change", function () { box.closest("section.dataset").classList.toggle("all", box.checked); });
+  });
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -82,6 +87,15 @@
     applyFilter(section);
   }
 
+  // Each grid image's own value of the chosen metric (data-values holds every metric's text).
+  function showValues(section) {
+    var metric = section.querySelector("select.metric-select").value;
+    section.querySelectorAll("table.grid .pv[data-values]").forEach(function (node) {
+      var values = JSON.parse(node.getAttribute("data-values"));
+      node.textContent = values[metric] !== undefined ? values[metric] : "—";
+    });
+  }
+
   function applyFilter(section) {
     var input = section.querySelector("input.id-filter");
     var q = input ? input.value.trim().toLowerCase() : "";
@@ -93,7 +107,8 @@
   document.querySelectorAll("section.images").forEach(function (section) {
     var select = section.querySelector("select.metric-select");
     if (select) {
-      select.addEventListener("change", function () { renderExtremes(section); });
+      select.addEventListener("change", function () { renderExtremes(section); showValues(section); });
+      showValues(section);
       renderExtremes(section);
     }
     var input = section.querySelector("input.id-filter");

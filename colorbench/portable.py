@@ -8,10 +8,10 @@ import json
 import os
 from pathlib import Path
 
+from colorbench.document import RunDocument
 from colorbench.errors import UsageError
 from colorbench.files import write_text
 from colorbench.paths import cache_root, data_root
-from colorbench.pipeline.document import RunDocument
 from colorbench.results import read_results
 
 EXPORTED = ("results.csv", "per_image.csv", "summary.md")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from colorbench.report.format import arrow, fmt, number
 from colorbench.results import TableError, read_results
+from colorbench.runfolder import STUDIES
 from colorbench.study.analysis import ANALYSIS_FILE, ANALYSIS_SCHEMA
 from colorbench.study.designs import DESIGNS
 from colorbench.study.spec import STUDY_FILE
@@ -101,7 +102,7 @@ def people_section(run_folder: Path, tables: Path | None = None) -> list[dict]:
     tables and run.json are read from `tables` when given (the report's staging folder)."""
     run_folder = Path(run_folder)
     tables = Path(tables) if tables is not None else run_folder
-    studies = sorted(p.parent for p in (run_folder / "studies").glob(f"*/{ANALYSIS_FILE}") if not p.parent.name.startswith("."))
+    studies = sorted(p.parent for p in (run_folder / STUDIES).glob(f"*/{ANALYSIS_FILE}") if not p.parent.name.startswith("."))
     if not studies:
         return []
     try:

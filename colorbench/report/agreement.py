@@ -17,9 +17,8 @@ from markupsafe import Markup
 
 from colorbench import __version__
 from colorbench.files import atomic_write_bytes
+from colorbench.human.agreement import Inputs
 from colorbench.report.plots import PALETTE, scatter_plot
-
-from .agreement import Inputs
 
 
 def _fmt(x, digits: int = 3) -> str:
@@ -37,6 +36,7 @@ def text_table(result: dict) -> str:
         srcc = "undefined" if m.get("undefined") else _fmt(m["srcc"])
         rows.append((name, m["direction"], str(m["n"]), srcc, _ci(m["srcc_ci"]), _fmt(m["krcc"]),
                      _fmt(m["plcc"]), _fmt(m["within_scene"]["srcc"]), _fmt(tau)))
+    rows = _bounds_columns(rows, result)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines += [f"{name}: undefined ({m['undefined']})" for name, m in result["metrics"].items() if m.get("undefined")]
@@ -49,6 +49,7 @@ def text_table(result: dict) -> str:
         lines.append(f"systems by people ({what} [95% CI]; MOS): " + "; ".join(
             f"{p['rank']}. {p['system']} {p['mean_z']:+.3f} {_ci(p['mean_z_ci'])}, {p['mos']:.2f}" for p in people))
     lines.append(f"n = {result['n']} rated images, {len(result['scenes'])} scenes; signed so that positive = agrees with people")
+    lines.extend(_ceiling_lines(result))
     return "\n".join(lines)
 
 
@@ -74,6 +75,7 @@ def _tables(inputs: Inputs, result: dict) -> dict[str, list[list]]:
         metrics.append([n, m["direction"], m["n"], m["srcc"], *(m["srcc_ci"] or ["", ""]), m["krcc"],
                         *(m["krcc_ci"] or ["", ""]), m["plcc"], m["plcc_fit"], w["srcc"], *(w["srcc_ci"] or ["", ""]),
                         w["krcc"], result["systems"]["metrics"][n]["kendall_tau"]])
+    metrics = _bounds_csv(metrics, result)
     scenes = result["scenes"]
     per_scene = [["metric", *scenes]] + [[n, *(m["within_scene"]["per_scene"][s] for s in scenes)]
                                          for n, m in result["metrics"].items()]
@@ -93,7 +95,7 @@ def _rank(ranking: list[str], system: str) -> int | str:
 
 
 def _html(inputs: Inputs, result: dict) -> str:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("colorbench.human", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("colorbench.report", "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     css = resources.files("colorbench.report").joinpath("templates", "style.css").read_text("utf-8")
     y = inputs.table["mean_z"].reindex(inputs.ids).to_numpy()
@@ -116,3 +118,39 @@ def write(out: str | Path, inputs: Inputs, result: dict) -> None:
     files["index.html"] = _html(inputs, result).encode()
     for name, data in files.items():
         atomic_write_bytes(out / name, lambda fh, data=data: fh.write(data))
+
+
+# People's ceiling and pairwise accuracy (colorbench.human.bounds); results without them
+# (an analysis.json written before they existed) are shown as they are.
+def _bounds_columns(rows: list[tuple], result: dict) -> list[tuple]:
+    """The text table with pairwise accuracy [95% CI] and SRCC as a fraction of the ceiling."""
+    if "ceiling" not in result:
+        return rows
+    out = [(*rows[0], "pairwise acc", "95% CI", "SRCC/ceiling")]
+    for row, m in zip(rows[1:], result["metrics"].values()):
+        out.append((*row, _fmt(m["pairwise_acc"]["value"]), _ci(m["pairwise_acc"]["ci"]), _fmt(m["of_ceiling"]["srcc"], 2)))
+    return out
+
+
+def _ceiling_lines(result: dict) -> list[str]:
+    c = result.get("ceiling")
+    if not c:
+        return []
+    acc, band = c["pairwise_acc"], result["pairwise"]["tie_band"]
+    return [f"people's ceiling (split-half, Spearman-Brown, {c['splits']} splits): SRCC {_fmt(c['srcc'])} {_ci(c['ci'])}, "
+            f"within-scene {_fmt(c['within_scene']['srcc'])} {_ci(c['within_scene']['ci'])}; half-vs-half pairwise "
+            f"accuracy {_fmt(acc['value'])} {_ci(acc['ci'])}",
+            f"pairwise accuracy: same-scene pairs whose people's mean z-scores differ by more than {band:.3f} "
+            f"({result['pairwise']['tie_band_rule']}); metric ties count 0.5; chance {result['pairwise']['chance']}"]
+
+
+def _bounds_csv(rows: list[list], result: dict) -> list[list]:
+    if "ceiling" not in result:
+        return rows
+    out = [[*rows[0], "pairwise_acc", "pairwise_acc_lo", "pairwise_acc_hi", "n_pairs", "tie_band", "srcc_of_ceiling",
+            "within_srcc_of_ceiling", "pairwise_acc_of_ceiling"]]
+    for row, m in zip(rows[1:], result["metrics"].values()):
+        p, f = m["pairwise_acc"], m["of_ceiling"]
+        out.append([*row, p["value"], *(p["ci"] or ["", ""]), p["n_pairs"], p["tie_band"], f["srcc"],
+                    f["within_scene_srcc"], f["pairwise_acc"]])
+    return out

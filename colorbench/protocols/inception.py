@@ -1,0 +1,176 @@
+"""FID as CT2 and DDColor compute it: torchvision's Inception v3 behind their INCEPTION_V3_FID
+wrapper, np.cov, and scipy's sqrtm with its eps fallback.
+
+The wrapper (segm/metrics.py in CT2, basicsr/metrics/custom_fid.py in DDColor; the same code)
+resizes its input to 299x299 (bilinear, align_corners=False), maps it with x * 0.5 + 0.5, then
+per channel x * (std / 0.5) + (mean - 0.5) / 0.5 with ImageNet's mean (0.485, 0.456, 0.406) and
+std (0.229, 0.224, 0.225), and runs torchvision's inception_v3 blocks up to the final average
+pool (2048-d). That affine map is torchvision's `transform_input` (for inputs normalised with
+ImageNet statistics) applied to inputs that were not: it is part of both protocols' number.
+CT2 feeds [-1, 1] tensors (ToTensor, Normalize(0.5, 0.5)); DDColor's validation feeds [0, 1].
+
+Here the batch norms are folded into the convolutions and images go through in chunks of 4
+(channels_last), where the scripts run one image per forward: features equal to float32
+rounding (~1e-6 relative), FID to ~1e-7 relative (tests/test_protocol_fid.py).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorbench import weights
+from colorbench.metrics.accumulate import StreamingMetric, output
+from colorbench.metrics.base import MetricContext, MetricSpec
+from colorbench.metrics.features import fold_batch_norms
+from colorbench.metrics.fid import FID_BIAS_N
+from colorbench.metrics.memo import check_pair, memo
+
+WEIGHTS = "inception-v3-google"
+DIM = 2048
+_CHUNK = 4
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+_MODELS: dict[tuple[str, str], nn.Module] = {}
+FEEDS = ("pm1", "unit")  # CT2: [-1, 1] (ToTensor + Normalize(0.5, 0.5)); DDColor: [0, 1]
+
+
+def wrapper_input(rgb: torch.Tensor, feed: str) -> torch.Tensor:
+    """What the protocol hands the wrapper: float32 (x - 0.5) / 0.5 ('pm1') or x ('unit')."""
+    x = rgb.to(torch.float32)
+    if feed == "pm1":
+        return (x - 0.5) / 0.5
+    if feed == "unit":
+        return x
+    raise ValueError(f"unknown Inception feed {feed!r} (want one of {FEEDS})")
+
+
+def wrapper_transform(x: torch.Tensor) -> torch.Tensor:
+    """The wrapper's resize and affine map, in its order (float32)."""
+    x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+    x = x * 0.5 + 0.5
+    scale = torch.tensor([s / 0.5 for s in _STD], dtype=x.dtype, device=x.device)[None, :, None, None]
+    shift = torch.tensor([(m - 0.5) / 0.5 for m in _MEAN], dtype=x.dtype, device=x.device)[None, :, None, None]
+    return x * scale + shift
+
+
+def pool_blocks(model: nn.Module) -> nn.Sequential:
+    """torchvision inception_v3's layers from the input to the final average pool (the wrapper's
+    blocks 0-3: the same modules, max pools 3x3 stride 2, adaptive average pool to 1x1)."""
+    names = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
+             "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
+             "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "avgpool")
+    return nn.Sequential(*(getattr(model, n) for n in names))
+
+
+def _extractor(device: torch.device) -> nn.Module:
+    key = (weights.sha256(WEIGHTS), str(device))
+    if key not in _MODELS:
+        _MODELS.clear()  # one network at a time: a substituted file replaces the cached one
+        blocks = pool_blocks(fold_batch_norms(weights.load_torchvision_inception(device)))
+        _MODELS[key] = blocks.to(memory_format=torch.channels_last)
+    return _MODELS[key]
+
+
+def pool_features(rgb: torch.Tensor, feed: str, device: torch.device) -> torch.Tensor:
+    """(N, 2048) float32 CPU features of value/255 RGB batches, memoised per batch and feed."""
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        model = _extractor(device)
+        out = []
+        with torch.no_grad():
+            for chunk in x.split(_CHUNK):
+                net_in = wrapper_transform(wrapper_input(chunk.to(device), feed))
+                out.append(model(net_in.contiguous(memory_format=torch.channels_last)).flatten(1).cpu())
+        return torch.cat(out)
+
+    return memo(f"protocol-inception:{feed}:{device}", rgb, forward)
+
+
+def frechet_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
+                  eps: float = 1e-6) -> tuple[float, list[str]]:
+    """|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrtm(S1 S2)) with scipy's sqrtm, as both scripts
+    compute it: a non-finite root is recomputed with eps added to both diagonals; a root whose
+    diagonal has imaginary parts above 1e-3 is an error (the scripts stop there too), smaller
+    ones are dropped. Returns the distance and notes on what happened."""
+    notes = []
+    with warnings.catch_warnings():  # scipy warns on the (rank-deficient) products of small sets
+        warnings.simplefilter("ignore")
+        root = scipy.linalg.sqrtm(sigma1.dot(sigma2))
+        if not np.isfinite(root).all():
+            offset = np.eye(sigma1.shape[0]) * eps
+            root = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+            notes.append(f"singular product: {eps:g} added to both covariances' diagonals, as the protocol does")
+    if np.iscomplexobj(root):
+        if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):
+            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
+                             "(the protocol's own script raises here too)")
+        root = root.real
+    diff = mu1 - mu2
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root)), notes
+
+
+def moments(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """np.mean and np.cov (rows are images) of the features, in float64."""
+    act = features.to(torch.float64).numpy()
+    return np.mean(act, axis=0), np.cov(act, rowvar=False)
+
+
+class ProtocolFID(StreamingMetric):
+    """Features of the predictions and of the real set (`real`: the targets, or a transform of
+    them such as CT2's Lab round trip); FID(real, generated) at compute."""
+
+    higher_is_better = False
+    is_differentiable = False
+
+    def __init__(self, context: MetricContext, feed: str, real=None):
+        super().__init__()
+        if feed not in FEEDS:
+            raise ValueError(f"unknown Inception feed {feed!r} (want one of {FEEDS})")
+        self.device_, self.feed = torch.device(context.device), feed
+        self.real_of = real if real is not None else (lambda target: target)
+        self.weights_sha256 = weights.sha256(WEIGHTS)
+        _extractor(self.device_)  # load (and check) the network before any image is read
+        for side in ("fake", "real"):
+            self.add_state(side, [], dist_reduce_fx="cat")
+
+    def _no_rows(self, name: str) -> torch.Tensor:
+        return torch.zeros(0, DIM, dtype=torch.float32)
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        pred, target = check_pair(pred, target)
+        self.fake.append(pool_features(pred, self.feed, self.device_))
+        self.real.append(pool_features(self.real_of(target), self.feed, self.device_))
+
+    def compute(self) -> dict:
+        fake, real = (self._features(side) for side in ("fake", "real"))
+        if min(len(fake), len(real)) < 2:
+            raise ValueError(f"FID needs at least 2 images per set, got {len(fake)}")
+        (mu_f, sigma_f), (mu_r, sigma_r) = moments(fake), moments(real)
+        value, notes = frechet_sqrtm(mu_r, sigma_r, mu_f, sigma_f)
+        warn = [f"FID with {len(fake)} images per set (< {FID_BIAS_N}) is strongly biased upwards "
+                f"and not comparable with FIDs at other N"] if len(fake) < FID_BIAS_N else []
+        return output(value, weights_sha256=self.weights_sha256, n_fake=len(fake), n_real=len(real),
+                      warnings=warn + notes)
+
+    def _features(self, side: str) -> torch.Tensor:
+        state = getattr(self, side)
+        if isinstance(state, torch.Tensor):  # after a sync: one concatenated tensor
+            return state.reshape(-1, DIM)
+        return torch.cat(state) if state else torch.zeros(0, DIM)
+
+
+WRAPPER_TEXT = ("one image per forward into INCEPTION_V3_FID (bilinear resize to 299, x*0.5+0.5, then per "
+                "channel x*(std/0.5)+(mean-0.5)/0.5 with ImageNet's statistics) on torchvision's Inception v3 "
+                "with inception_v3_google-1a9a5a14.pth (colorbench weights 'inception-v3-google'), 2048-d pool "
+                "features; np.mean / np.cov per set; Frechet distance (real, generated) with scipy's sqrtm, "
+                "eps 1e-6 added to the diagonals if the root is not finite. Lower is better.")
+
+
+def fid_spec(name: str, definition: str, feed: str, real=None) -> MetricSpec:
+    """A protocol's FID: `feed` what the wrapper gets, `real` the real set from the targets."""
+    return MetricSpec(group="distribution", name=name, higher_is_better=False, unit="FID", definition=definition,
+                      per_image=False, build=lambda ctx: ProtocolFID(ctx, feed, real), weights=(WEIGHTS,))

@@ -1,0 +1,117 @@
+"""The protocols' FID and LPIPS against independent computations of their definitions: the
+test's own Inception pipeline (torchvision's forward, the wrapper's steps written out), np.cov and
+scipy's sqrtm; lpips' own LPIPS.forward; analytic Frechet distances."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+import torch.nn.functional as F
+import torchvision
+from skimage import color
+
+from colorbench import weights
+from colorbench.metrics.base import MetricContext
+from colorbench.protocols import ct2, ddcolor
+from colorbench.protocols.inception import frechet_sqrtm
+
+pytestmark = pytest.mark.usefixtures("weights_env")
+TV = "inception-v3-google"
+
+
+def _images(seed: int, n: int = 6, size: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = []
+    for _ in range(n):
+        field = np.stack([np.sin(4 * xx + rng.uniform(0, 6)), np.cos(3 * yy + rng.uniform(0, 6)), xx - yy], -1)
+        out.append(np.clip(120 + 90 * field * rng.uniform(0.3, 1.0, 3) + rng.normal(0, 10, field.shape), 0, 255))
+    return np.stack(out).astype(np.uint8)
+
+
+def _batch(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255.0).to(torch.float64)
+
+
+def _reference_features(path, images: np.ndarray, feed: str) -> np.ndarray:
+    """INCEPTION_V3_FID's definition, written for the test: one image per forward, bilinear resize
+    to 299, x*0.5+0.5, the per-channel map, torchvision inception_v3 up to its pooled features."""
+    model = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    model.fc = torch.nn.Identity()
+    model.eval()
+    rows = []
+    for img in images:
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
+        if feed == "pm1":
+            x = (x - 0.5) / 0.5
+        x = F.interpolate(x, size=(299, 299), mode="bilinear").clone() * 0.5 + 0.5
+        for c, (m, s) in enumerate(zip((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))):
+            x[:, c] = x[:, c] * (s / 0.5) + (m - 0.5) / 0.5
+        with torch.no_grad():
+            rows.append(model(x).numpy().astype(np.float64))
+    return np.concatenate(rows)
+
+
+def _reference_fid(real: np.ndarray, fake: np.ndarray) -> float:
+    """The Frechet distance with tr(sqrtm(S1 S2)) as the sum of the roots of S1 S2's eigenvalues
+    (equal in exact arithmetic; another algorithm than the scripts' sqrtm, and faster)."""
+    mu1, mu2 = real.mean(0), fake.mean(0)
+    s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    roots = np.sqrt(scipy.linalg.eigvals(s1 @ s2).astype(np.complex128)).real.sum()
+    return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * roots)
+
+
+def _score(protocol, name: str, pred: np.ndarray, target: np.ndarray) -> float:
+    acc = protocol.spec(name).build(MetricContext())
+    acc.update(_batch(pred[:4]), _batch(target[:4]))  # two batches: states accumulate
+    acc.update(_batch(pred[4:]), _batch(target[4:]))
+    return acc.compute()["value"]
+
+
+def test_frechet_sqrtm_analytic():
+    mu1, mu2 = np.array([1.0, 2.0, 0.0]), np.array([0.0, 0.0, 3.0])
+    s1, s2 = np.diag([4.0, 1.0, 9.0]), np.diag([1.0, 1.0, 4.0])
+    value, notes = frechet_sqrtm(mu1, s1, mu2, s2)
+    # commuting covariances: |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
+    assert value == pytest.approx(14.0 + (2 - 1) ** 2 + 0 + (3 - 2) ** 2, rel=1e-12) and notes == []
+    with pytest.raises(ValueError, match="imaginary component"):  # a root off the real line: the scripts stop
+        frechet_sqrtm(mu1, np.diag([1.0, 1.0, -1.0]), mu2, np.eye(3))
+
+
+@pytest.mark.parametrize("protocol,feed", [(ct2.PROTOCOL, "pm1"), (ddcolor.PROTOCOL, "unit")])
+def test_fid_equals_the_wrapper_written_out(protocol, feed, torchvision_inception_file):
+    truth, guess = _images(0), _images(1)
+    with weights.substituted({TV: torchvision_inception_file}):
+        ours = _score(protocol, "fid", guess, truth)
+    real = _reference_features(torchvision_inception_file, truth, feed)
+    fake = _reference_features(torchvision_inception_file, guess, feed)
+    assert ours == pytest.approx(_reference_fid(real, fake), rel=1e-5)
+
+
+def test_ct2_fid_convert_uses_the_round_tripped_truth(torchvision_inception_file):
+    truth, guess = _images(2), _images(3)
+    converted = np.stack([(255 * np.clip(color.lab2rgb(color.rgb2lab(t).astype(np.float32)), 0, 1)).astype(np.uint8)
+                          for t in truth])
+    with weights.substituted({TV: torchvision_inception_file}):
+        ours = _score(ct2.PROTOCOL, "fid_convert", guess, truth)
+    real = _reference_features(torchvision_inception_file, converted, "pm1")
+    fake = _reference_features(torchvision_inception_file, guess, "pm1")
+    assert ours == pytest.approx(_reference_fid(real, fake), rel=1e-5)
+
+
+def test_ct2_lpips_equals_lpips_forward_per_pair():
+    truth, guess = _images(4), _images(5)
+    model = weights.load_lpips("vgg", "cpu")
+
+    def scaled(img):
+        return (torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0 - 0.5) / 0.5
+
+    converted = [(255 * np.clip(color.lab2rgb(color.rgb2lab(t).astype(np.float32)), 0, 1)).astype(np.uint8)
+                 for t in truth]
+    with torch.no_grad():
+        plain = np.mean([model(scaled(t), scaled(g)).item() for t, g in zip(truth, guess)])
+        convert = np.mean([model(scaled(t), scaled(g)).item() for t, g in zip(converted, guess)])
+    assert _score(ct2.PROTOCOL, "lpips", guess, truth) == pytest.approx(plain, abs=1e-7)
+    assert _score(ct2.PROTOCOL, "lpips_convert", guess, truth) == pytest.approx(convert, abs=1e-7)
