@@ -33,8 +33,8 @@ def run_dir(tmp_path_factory):
 def _answer(design, trial, side: str, k: int):
     """A vigilance trial passed; main and practice trials cycle through every answer."""
     if trial.kind == "vigilance":
-        return next(v for v in design.values if not design.vigilance_failed(design.score(v, side)))
-    return design.values[(k + int(trial.id[1:])) % len(design.values)]
+        return next(v for v in design.answer_values if not design.vigilance_failed(design.score(v, side)))
+    return design.answer_values[(k + int(trial.id[1:])) % len(design.answer_values)]
 
 
 def _rate(client, store, study, design, k: int) -> dict:
@@ -43,7 +43,7 @@ def _rate(client, store, study, design, k: int) -> dict:
     assert start.status_code == 303
     page = urlsplit(start.headers["Location"]).path
     html = client.get(page).get_data(as_text=True)
-    assert all(f'data-value="{v}"' in html for v in design.values)
+    assert all(f'data-value="{v}"' in html for v in design.answer_values)
     token = page.rsplit("/", 1)[1]
     expected = {}
     while not (state := client.get(f"{page}/next").get_json())["done"]:

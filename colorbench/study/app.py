@@ -85,7 +85,7 @@ def parse_answer(study: Study, body: bytes) -> tuple[str, int | str, int]:
         _refuse(400, "trial must be a string")
     if type(latency) is not int or not 0 <= latency <= MAX_LATENCY_MS:
         _refuse(400, f"latency_ms must be an integer in [0, {MAX_LATENCY_MS}]")
-    allowed = study.rules.values
+    allowed = study.rules.answer_values
     if type(response) not in (int, str) or response not in allowed:
         _refuse(400, f"response must be one of {allowed}")
     return trial, response, latency

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:  # type hints only: the designs sit below spec.py, which validates a study's design name
-    from colorbench.study.spec import Study, Trial
-
+# A trial and a study (colorbench.study.spec's Trial and Study) are typed Any here: the designs sit
+# below spec.py (which checks a study's design name against DESIGNS) and import nothing from it.
 Answer = int | str
 
 
@@ -43,12 +42,12 @@ class Design:
     reuse_main_scenes: bool  # practice and vigilance trials may show main scenes once the others are used up
     scenes_note: str  # why they may (or may not), in `study create`'s messages
     page: str  # the trial page's partial under study/templates/
-    shown: Callable[[Trial, str], list[str]]  # (trial, real side) -> image names, in display order
+    shown: Callable[[Any, str], list[str]]  # (trial, real side) -> image names, in display order
     score: Callable[[Answer, str], int]  # (answer, real side) -> the stored score
     vigilance_failed: Callable[[int], bool]  # a vigilance trial's score (its image hue-rotated) -> failed the check
     practice_feedback: Callable[[Answer, str], str] | None  # (answer, real side) -> "correct" | "wrong"; None: no feedback
-    main_trials: Callable[[Study, int], list[str]]  # (study, session index) -> the ids of the session's main trials
+    main_trials: Callable[[Any, int], list[str]]  # (study, session index) -> the ids of the session's main trials
 
     @property
-    def values(self) -> list[Answer]:
+    def answer_values(self) -> list[Answer]:
         return [value for value, _ in self.answers]
