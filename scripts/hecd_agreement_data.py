@@ -36,7 +36,7 @@ def agreement_json(metrics: list[str] | None, resamples: int, seed: int) -> dict
     cmd = [sys.executable, "-m", "colorbench", "agreement", "hecd", "--json", "--no-download",
            "--resamples", str(resamples), "--seed", str(seed)] + (["--metrics", ",".join(metrics)] if metrics else [])
     done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
-    return json.loads(done.stdout), cmd[2:]
+    return json.loads(done.stdout), cmd[3:]
 
 
 def shipped(result: dict, command: list[str]) -> dict:
