@@ -6,6 +6,8 @@
 - resample: the scene-and-rater bootstrap (its draw: colorbench.stats.two_way_draw);
   correlation: SRCC, KRCC, PLCC after a logistic;
 - agreement / systems: scoring the rated images and comparing each metric with people;
+  bounds / ceiling / pairwise: people's ceiling and pairwise accuracy; text: the result as a table
+  (the HTML page and CSVs are colorbench.report.agreement's);
 - calibrate: the human-calibrated combination of metrics (fitted, cross-validated offline).
 """
 from __future__ import annotations

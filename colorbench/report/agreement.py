@@ -1,4 +1,5 @@
-"""Output of `colorbench agreement`: the text table, and --out's JSON, CSVs and HTML page.
+"""Output of `colorbench agreement`: the text table (colorbench.human.text, which `study analyze`
+embeds too), and --out's JSON, CSVs and HTML page.
 
 The page is self-contained (inline CSS shared with colorbench's run reports, inline SVG
 scatter plots, no script, no network). Every text in the SVG goes through html.escape; the
@@ -18,39 +19,8 @@ from markupsafe import Markup
 from colorbench import __version__
 from colorbench.files import atomic_write_bytes
 from colorbench.human.agreement import Inputs
+from colorbench.human.text import fmt, fmt_ci, text_table  # noqa: F401 - text_table: `colorbench agreement` prints it
 from colorbench.report.plots import PALETTE, scatter_plot
-
-
-def _fmt(x, digits: int = 3) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _ci(ci) -> str:
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"
-
-
-def text_table(result: dict) -> str:
-    rows = [("metric", "better", "n", "SRCC", "95% CI", "KRCC", "PLCC", "within-scene SRCC", "systems tau")]
-    for name, m in result["metrics"].items():
-        tau = result["systems"]["metrics"][name]["kendall_tau"]
-        srcc = "undefined" if m.get("undefined") else _fmt(m["srcc"])
-        rows.append((name, m["direction"], str(m["n"]), srcc, _ci(m["srcc_ci"]), _fmt(m["krcc"]),
-                     _fmt(m["plcc"]), _fmt(m["within_scene"]["srcc"]), _fmt(tau)))
-    rows = _bounds_columns(rows, result)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines += [f"{name}: undefined ({m['undefined']})" for name, m in result["metrics"].items() if m.get("undefined")]
-    lines += [f"{name}: no value for {', '.join(r['missing'])} (left out of its ranking and systems tau)"
-              for name, r in result["systems"]["metrics"].items() if r.get("missing")]
-    people = result["systems"]["people"]
-    if people:
-        lines.append("")
-        what = "mean score" if result["zscore"]["method"] == "none" else "mean z-score"
-        lines.append(f"systems by people ({what} [95% CI]; MOS): " + "; ".join(
-            f"{p['rank']}. {p['system']} {p['mean_z']:+.3f} {_ci(p['mean_z_ci'])}, {p['mos']:.2f}" for p in people))
-    lines.append(f"n = {result['n']} rated images, {len(result['scenes'])} scenes; signed so that positive = agrees with people")
-    lines.extend(_ceiling_lines(result))
-    return "\n".join(lines)
 
 
 def _csv_bytes(rows: list[list]) -> bytes:
@@ -101,13 +71,13 @@ def _html(inputs: Inputs, result: dict) -> str:
     y = inputs.table["mean_z"].reindex(inputs.ids).to_numpy()
     scenes = [inputs.rs.item(i).scene for i in inputs.ids]
     better = {"higher": "higher is better", "lower": "lower is better", "none": "no better direction"}
-    plots = [Markup(scatter_plot(inputs.values[n], y, scenes, f"{n} (SRCC {_fmt(m['srcc'])})",
+    plots = [Markup(scatter_plot(inputs.values[n], y, scenes, f"{n} (SRCC {fmt(m['srcc'])})",
                                  f"{n} ({better[m['direction']]})", "mean z-score"))
              for n, m in result["metrics"].items()]
     order = sorted(set(scenes))
     legend = [(s, PALETTE[k % len(PALETTE)]) for k, s in enumerate(order)]
     return env.get_template("agreement.html").render(
-        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=_fmt, ci=_ci, rank=_rank)
+        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=fmt, ci=fmt_ci, rank=_rank)
 
 
 def write(out: str | Path, inputs: Inputs, result: dict) -> None:
@@ -118,30 +88,6 @@ def write(out: str | Path, inputs: Inputs, result: dict) -> None:
     files["index.html"] = _html(inputs, result).encode()
     for name, data in files.items():
         atomic_write_bytes(out / name, lambda fh, data=data: fh.write(data))
-
-
-# People's ceiling and pairwise accuracy (colorbench.human.bounds); results without them
-# (an analysis.json written before they existed) are shown as they are.
-def _bounds_columns(rows: list[tuple], result: dict) -> list[tuple]:
-    """The text table with pairwise accuracy [95% CI] and SRCC as a fraction of the ceiling."""
-    if "ceiling" not in result:
-        return rows
-    out = [(*rows[0], "pairwise acc", "95% CI", "SRCC/ceiling")]
-    for row, m in zip(rows[1:], result["metrics"].values()):
-        out.append((*row, _fmt(m["pairwise_acc"]["value"]), _ci(m["pairwise_acc"]["ci"]), _fmt(m["of_ceiling"]["srcc"], 2)))
-    return out
-
-
-def _ceiling_lines(result: dict) -> list[str]:
-    c = result.get("ceiling")
-    if not c:
-        return []
-    acc, band = c["pairwise_acc"], result["pairwise"]["tie_band"]
-    return [f"people's ceiling (split-half, Spearman-Brown, {c['splits']} splits): SRCC {_fmt(c['srcc'])} {_ci(c['ci'])}, "
-            f"within-scene {_fmt(c['within_scene']['srcc'])} {_ci(c['within_scene']['ci'])}; half-vs-half pairwise "
-            f"accuracy {_fmt(acc['value'])} {_ci(acc['ci'])}",
-            f"pairwise accuracy: same-scene pairs whose people's mean z-scores differ by more than {band:.3f} "
-            f"({result['pairwise']['tie_band_rule']}); metric ties count 0.5; chance {result['pairwise']['chance']}"]
 
 
 def _bounds_csv(rows: list[list], result: dict) -> list[list]:

@@ -17,6 +17,7 @@ from colorbench.errors import ColorbenchError, MissingWeightsError
 from colorbench.human import DEFAULT_RESAMPLES
 from colorbench.human.folder import rated_items
 from colorbench.human.ratings import RatedSet, build_rated_set
+from colorbench.human.text import text_table
 from colorbench.study.export import rated_tables
 from colorbench.study.spec import DB_FILE, STUDY_FILE, Study, load_study
 from colorbench.study.votes import counted_votes, votes_frame
@@ -77,8 +78,6 @@ def study_agreement(folder: Path, study: Study, votes: pd.DataFrame, seed: int =
 
 def agreement_text(agreement: dict | None) -> str:
     """The agreement part of `study analyze`'s table."""
-    from colorbench.human.report import text_table
-
     if not agreement:
         return ""
     if agreement["reason"]:
