@@ -76,9 +76,8 @@ def _html(inputs: Inputs, result: dict) -> str:
              for n, m in result["metrics"].items()]
     order = sorted(set(scenes))
     legend = [(s, PALETTE[k % len(PALETTE)]) for k, s in enumerate(order)]
-    return env.get_template("agreement.html").render(run={},  # no run: base.html shows the page's own header
-        
-        r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=fmt, ci=fmt_ci, rank=_rank)
+    return env.get_template("agreement.html").render(
+        run={}, r=result, plots=plots, legend=legend, css=Markup(css), version=__version__, fmt=fmt, ci=fmt_ci, rank=_rank)
 
 
 def write(out: str | Path, inputs: Inputs, result: dict) -> None:
