@@ -31,7 +31,7 @@ def _head(m: D.MetricInfo) -> str:
 
 
 def _label(row: D.BoardRow) -> str:
-    return md_escape(row.baseline) + (f" _({row.role})_" if row.role else "") + (" _(not ranked)_" if row.subset_n is not None else "")
+    return md_escape(row.baseline) + (f" _({row.role})_" if row.role else "") + (f" _(N = {row.subset_n}, not ranked)_" if row.subset_n is not None else "")
 
 
 def _table(board: D.Leaderboard, metrics: list[D.MetricInfo], with_n: bool, with_ci: bool) -> list[str]:
