@@ -41,7 +41,8 @@ class LearnedColorizer(Baseline):
         if self.output == "rgb":
             return resize(raw, size).clamp(0.0, 1.0)
         ab = annealed_mean(raw, self.anneal_T) if self.output == "logits" else raw * self.ab_scale
-        return l_to_lab(L.float(), resize(ab, size))
+        # a linear ab head (resnet_lab) can leave the contract's ab range: decoded into it, as rgb into [0, 1]
+        return l_to_lab(L.float(), resize(ab, size).clamp(-AB_SCALE, AB_SCALE))
 
 
 def resize(x: torch.Tensor, size) -> torch.Tensor:
