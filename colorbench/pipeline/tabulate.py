@@ -7,8 +7,8 @@ import pandas as pd
 
 from colorbench.errors import MissingWeightsError
 from colorbench.fingerprint import metric_fingerprint
-from colorbench.protocols.registry import COLORBENCH
 from colorbench.pipeline.score import Scored
+from colorbench.protocols.registry import COLORBENCH
 from colorbench.results import ResultRecord
 from colorbench.stats import bootstrap_ci, paired_test
 
