@@ -63,11 +63,20 @@ def _reference_fid(real: np.ndarray, fake: np.ndarray) -> float:
     return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * roots)
 
 
-def _score(protocol, name: str, pred: np.ndarray, target: np.ndarray) -> float:
+def _accumulate(protocol, name: str, pred: np.ndarray, target: np.ndarray):
     acc = protocol.spec(name).build(MetricContext())
     acc.update(_batch(pred[:4]), _batch(target[:4]))  # two batches: states accumulate
     acc.update(_batch(pred[4:]), _batch(target[4:]))
-    return acc.compute()["value"]
+    return acc
+
+
+def _score(protocol, name: str, pred: np.ndarray, target: np.ndarray) -> float:
+    return _accumulate(protocol, name, pred, target).compute()["value"]
+
+
+def _converted(truth: np.ndarray) -> np.ndarray:
+    return np.stack([(255 * np.clip(color.lab2rgb(color.rgb2lab(t).astype(np.float32)), 0, 1)).astype(np.uint8)
+                     for t in truth])
 
 
 def test_frechet_sqrtm_analytic():
@@ -81,23 +90,27 @@ def test_frechet_sqrtm_analytic():
 
 
 @pytest.mark.parametrize("protocol,feed", [(ct2.PROTOCOL, "pm1"), (ddcolor.PROTOCOL, "unit")])
-def test_fid_equals_the_wrapper_written_out(protocol, feed, torchvision_inception_file):
+def test_features_equal_the_wrapper_written_out(protocol, feed, torchvision_inception_file):
+    """Each set's features as the protocol's INCEPTION_V3_FID computes them, to float32 rounding
+    (batch norms folded, 4 images per forward); ct2's fid_convert takes the round-tripped truth."""
     truth, guess = _images(0), _images(1)
+    names = ["fid", "fid_convert"] if protocol is ct2.PROTOCOL else ["fid"]
     with weights.substituted({TV: torchvision_inception_file}):
-        ours = _score(protocol, "fid", guess, truth)
-    real = _reference_features(torchvision_inception_file, truth, feed)
+        accs = {name: _accumulate(protocol, name, guess, truth) for name in names}
     fake = _reference_features(torchvision_inception_file, guess, feed)
-    assert ours == pytest.approx(_reference_fid(real, fake), rel=1e-5)
+    reals = {"fid": truth, "fid_convert": _converted(truth)}
+    for name, acc in accs.items():
+        for ours, want in ((acc.features("fake"), fake),
+                           (acc.features("real"), _reference_features(torchvision_inception_file, reals[name], feed))):
+            np.testing.assert_allclose(ours.numpy(), want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 
 
-def test_ct2_fid_convert_uses_the_round_tripped_truth(torchvision_inception_file):
+def test_fid_equals_the_reference_distance(torchvision_inception_file):
     truth, guess = _images(2), _images(3)
-    converted = np.stack([(255 * np.clip(color.lab2rgb(color.rgb2lab(t).astype(np.float32)), 0, 1)).astype(np.uint8)
-                          for t in truth])
     with weights.substituted({TV: torchvision_inception_file}):
-        ours = _score(ct2.PROTOCOL, "fid_convert", guess, truth)
-    real = _reference_features(torchvision_inception_file, converted, "pm1")
-    fake = _reference_features(torchvision_inception_file, guess, "pm1")
+        ours = _score(ddcolor.PROTOCOL, "fid", guess, truth)
+    real = _reference_features(torchvision_inception_file, truth, "unit")
+    fake = _reference_features(torchvision_inception_file, guess, "unit")
     assert ours == pytest.approx(_reference_fid(real, fake), rel=1e-5)
 
 
@@ -108,8 +121,7 @@ def test_ct2_lpips_equals_lpips_forward_per_pair():
     def scaled(img):
         return (torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0 - 0.5) / 0.5
 
-    converted = [(255 * np.clip(color.lab2rgb(color.rgb2lab(t).astype(np.float32)), 0, 1)).astype(np.uint8)
-                 for t in truth]
+    converted = _converted(truth)
     with torch.no_grad():
         plain = np.mean([model(scaled(t), scaled(g)).item() for t, g in zip(truth, guess)])
         convert = np.mean([model(scaled(t), scaled(g)).item() for t, g in zip(converted, guess)])

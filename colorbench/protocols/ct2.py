@@ -28,9 +28,12 @@ SOURCE = "shuchenweng/CT2@cd40f5a: segm/metrics.py, segm/eval_colorfullness.py, 
 SSIM_DATA_RANGE = 225  # sic: segm/metrics.py avg_ssim_psnr passes data_range=225 (not 255)
 VGG = "vgg16-features"
 
+
 def _convert(base: str) -> str:
     return ("Against the ground truth after CT2's Lab round trip (scikit-image rgb2lab of the uint8 "
             "image, cast to float32, lab2rgb, clipped to [0, 1], x255, truncated to uint8): " + base)
+
+
 _FID = ("FID as CT2's calculate_fid: prediction and ground truth read with PIL as [0, 1] tensors, "
         "Normalize(0.5, 0.5) to [-1, 1], " + WRAPPER_TEXT)
 _PSNR = ("PSNR as CT2's avg_ssim_psnr: scikit-image compare_psnr(gt, pred, 255) = "

@@ -146,7 +146,7 @@ class ProtocolFID(StreamingMetric):
         self.real.append(pool_features(self.real_of(target), self.feed, self.device_))
 
     def compute(self) -> dict:
-        fake, real = (self._features(side) for side in ("fake", "real"))
+        fake, real = (self.features(side) for side in ("fake", "real"))
         if min(len(fake), len(real)) < 2:
             raise ValueError(f"FID needs at least 2 images per set, got {len(fake)}")
         (mu_f, sigma_f), (mu_r, sigma_r) = moments(fake), moments(real)
@@ -156,7 +156,8 @@ class ProtocolFID(StreamingMetric):
         return output(value, weights_sha256=self.weights_sha256, n_fake=len(fake), n_real=len(real),
                       warnings=warn + notes)
 
-    def _features(self, side: str) -> torch.Tensor:
+    def features(self, side: str) -> torch.Tensor:
+        """(N, 2048) float32 features of one side ('fake': predictions, 'real'), in update order."""
         state = getattr(self, side)
         if isinstance(state, torch.Tensor):  # after a sync: one concatenated tensor
             return state.reshape(-1, DIM)

@@ -4,7 +4,7 @@ tensors, one distance per image, and the mean over images.
 The VGG features of a prediction are computed once and compared with both the ground truth and
 its Lab round trip (CT2 computes them twice, in two calls); the distance itself is lpips' own
 steps (unit-normalised features, squared differences, linear heads, spatial mean, summed over
-the five layers), so each value equals lpips.LPIPS.forward on the same pair.
+the five layers), so each value equals lpips.LPIPS.forward on the same pair to float32 rounding.
 """
 from __future__ import annotations
 
@@ -19,44 +19,48 @@ from colorbench.protocols.pixels import ct2_converted
 from colorbench.weights.models import LPIPS_BACKBONE
 
 _MODELS: dict[tuple[str, str], lpips.LPIPS] = {}
+# Images per VGG forward, in channels_last: CT2 runs one per forward; the distances then differ
+# in float32's last bits (~1e-8 absolute), within the protocol's 1e-7 equality.
+_CHUNK = 2
 
 
 def _model(device: torch.device) -> lpips.LPIPS:
     key = (weights.sha256(LPIPS_BACKBONE["vgg"]), str(device))
     if key not in _MODELS:
         _MODELS.clear()
-        _MODELS[key] = weights.load_lpips("vgg", device)
+        _MODELS[key] = weights.load_lpips("vgg", device).to(memory_format=torch.channels_last)
     return _MODELS[key]
 
 
-def _features(model: lpips.LPIPS, img: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
-    """The five VGG16 feature maps lpips compares, of one value/255 image fed as (x - 0.5) / 0.5
-    (ToTensor, Normalize(0.5, 0.5)), alone in its forward, as in CT2."""
-    return list(model.net.forward(model.scaling_layer((img[None].to(device, torch.float32) - 0.5) / 0.5)))
+def _features(model: lpips.LPIPS, images: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
+    """The five VGG16 feature maps lpips compares, of value/255 RGB fed as (x - 0.5) / 0.5
+    (ToTensor, Normalize(0.5, 0.5)), as CT2 feeds them."""
+    x = (images.to(device, torch.float32) - 0.5) / 0.5
+    return list(model.net.forward(model.scaling_layer(x).contiguous(memory_format=torch.channels_last)))
 
 
-def lpips_distance(model: lpips.LPIPS, feats0: list[torch.Tensor], feats1: list[torch.Tensor]) -> float:
-    """lpips v0.1 distance from two images' feature maps, in lpips' order of operations."""
+def lpips_distance(model: lpips.LPIPS, feats0: list[torch.Tensor], feats1: list[torch.Tensor]) -> torch.Tensor:
+    """(N,) lpips v0.1 distances from two sets of feature maps, in lpips' order of operations."""
     total = 0
     for k in range(model.L):
         diff = (lpips.normalize_tensor(feats0[k]) - lpips.normalize_tensor(feats1[k])) ** 2
         total = total + lpips.spatial_average(model.lins[k](diff), keepdim=True)
-    return total.item()
+    return total.flatten()
 
 
 def ct2_distances(pred: torch.Tensor, target: torch.Tensor, device: torch.device) -> torch.Tensor:
     """(N, 2) float64: LPIPS(ground truth, prediction) and LPIPS(round-tripped ground truth,
-    prediction), image by image (the feature maps of a 256 px image take 31 MB: never a batch's
-    worth at once); memoised per batch, so `lpips` and `lpips_convert` share the forwards."""
+    prediction), _CHUNK images at a time (a 256 px image's feature maps take 31 MB: never a
+    batch's worth at once); memoised per batch, so `lpips` and `lpips_convert` share the forwards."""
     def both(p: torch.Tensor) -> torch.Tensor:
         model, converted = _model(device), ct2_converted(target)
-        rows = []
+        columns: list[list[torch.Tensor]] = [[], []]
         with torch.no_grad():
-            for k in range(len(p)):
-                guess = _features(model, p[k], device)
-                rows.append([lpips_distance(model, _features(model, real[k], device), guess)
-                             for real in (target, converted)])
-        return torch.tensor(rows, dtype=torch.float64).reshape(-1, 2)
+            for rows in torch.arange(len(p)).split(_CHUNK):
+                guess = _features(model, p[rows], device)
+                for column, real in zip(columns, (target, converted)):
+                    column.append(lpips_distance(model, _features(model, real[rows], device), guess).cpu())
+        return torch.stack([torch.cat(c) for c in columns], 1).to(torch.float64)
 
     return memo(f"protocol-ct2-lpips:{device}", pred, both)
 
