@@ -1,6 +1,6 @@
 """The import graph of colorbench/: no cycle between modules, and no import from a higher layer.
 
-LAYERS is the one declaration of the layer order (the README's Architecture section describes it).
+LAYERS is the one declaration of the layer order (docs/architecture.md describes it).
 A module may import modules of its own layer and of the layers below; within a layer, the module
 graph must still be acyclic. Deferred imports inside functions count: they are imports too; imports under `if TYPE_CHECKING:`
 (annotations only) do not.
