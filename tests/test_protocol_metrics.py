@@ -149,3 +149,20 @@ def test_protocol_metric_sets_and_quirks_are_documented():
     assert ct2.PROTOCOL.resolve(None) == ["fid", "fid_convert", "psnr", "psnr_convert", "ssim", "ssim_convert",
                                           "lpips", "lpips_convert", "colorfulness"]
     assert ddcolor.PROTOCOL.resolve(None) == ["fid", "colorfulness", "psnr"]
+
+
+def test_an_exact_image_makes_the_protocol_psnr_mean_inf_in_every_output():
+    """CT2 averages per-image PSNRs with np.mean: one exact reproduction makes the mean inf. The
+    summary, the printed table and --json (strict: null, with "nonfinite") all say so, never NaN."""
+    import colorbench
+    from skimage.metrics import peak_signal_noise_ratio
+
+    truth, guess = _pairs(4)
+    guess[0] = truth[0]
+    scores = colorbench.score(torch.from_numpy(guess).permute(0, 3, 1, 2), torch.from_numpy(truth).permute(0, 3, 1, 2),
+                              metrics=["psnr"], protocol="ct2")
+    with np.errstate(divide="ignore"):
+        want = np.mean([peak_signal_noise_ratio(t, g, data_range=255) for t, g in zip(truth, guess)])
+    assert want == np.inf and scores.summary.loc["psnr", "value"] == want
+    assert scores.to_json()["psnr"] is None and scores.to_json()["nonfinite"] == {"psnr": "inf"}
+    assert "psnr    inf" in scores.table()

@@ -74,8 +74,9 @@ class Scores:
         """What `colorbench score --json` prints: each metric's value (None if failed) and n, and
         for a published protocol or an unverified weight file, its label ("protocol", "weights")."""
         metrics = self.provenance["metrics"]
+        nonfinite = {n: s["nonfinite"] for n, s in metrics.items() if s.get("nonfinite")}
         return {**{n: s["value"] for n, s in metrics.items()}, **{n: None for n in self.failed}, "n": self.n,
-                **self._label()}
+                **({"nonfinite": nonfinite} if nonfinite else {}), **self._label()}
 
     def _label(self) -> dict[str, Any]:
         return {k: self.provenance[k] for k in ("protocol", "weights") if k in self.provenance}
@@ -90,7 +91,7 @@ class Scores:
         rows = [("metric", "value", "better", "unit", "95% CI")]
         for name, s in self.provenance["metrics"].items():
             ci = f"[{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]" if s["ci95"] else "-"
-            rows.append((name, _fmt(s["value"]), arrows[s["direction"]], s["unit"] or "-", ci))
+            rows.append((name, _fmt(_value(s)), arrows[s["direction"]], s["unit"] or "-", ci))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         return "\n".join([*banner, *("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)])
 
@@ -130,6 +131,19 @@ class Scores:
 
 def _num(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) or math.isinf(x) else x
+
+
+def _nonfinite(x: float) -> str | None:
+    """"inf" / "-inf" for an infinite value, as results.jsonl writes it (strict JSON has none; a
+    published protocol's PSNR mean is inf when one image is reproduced exactly, as its code prints)."""
+    return str(x) if math.isinf(x) else None
+
+
+def _value(s: dict | None) -> float:
+    """A summary.json metric entry's value as a float: null is NaN unless marked non-finite."""
+    if s is None or s["value"] is None:
+        return float(s["nonfinite"]) if s and s.get("nonfinite") else math.nan
+    return s["value"]
 
 
 def _fmt(x: float | None) -> str:
@@ -212,6 +226,7 @@ def _metric_summaries(result: ScoreResult, seed: int, evaluation) -> dict[str, d
         ci = bootstrap_ci(mv.per_image.cpu().numpy(), seed=seed) if mv.per_image is not None else None
         out[name] = {
             "value": _num(mv.value),
+            **({"nonfinite": _nonfinite(mv.value)} if _nonfinite(mv.value) else {}),
             "ci95": list(ci) if ci else None,
             "direction": direction_word(spec),
             "unit": spec.unit,
@@ -231,7 +246,7 @@ def _summary_frame(metrics: list[str], provenance: dict) -> pd.DataFrame:
     rows = {}
     for name in metrics:
         s = provenance["metrics"].get(name)
-        value = math.nan if s is None or s["value"] is None else s["value"]
+        value = _value(s)
         ci = s["ci95"] if s is not None and s["ci95"] else (math.nan, math.nan)
         rows[name] = {"value": value, "ci_low": ci[0], "ci_high": ci[1], "n": provenance["n"] if s else 0}
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "ci_low", "ci_high", "n"])
