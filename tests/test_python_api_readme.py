@@ -1,6 +1,6 @@
-"""The README's "From Python" examples, run as doctests so they cannot rot: in a folder whose
-outputs/ and gt/ hold four Kodak images at 96x64 and a desaturated copy of each (the README says
-so)."""
+"""The README's "From Python" examples, then docs/python.md's, run as doctests in one session so
+they cannot rot: in a folder whose outputs/ and gt/ hold four Kodak images at 96x64 and a
+desaturated copy of each (the README says so)."""
 from __future__ import annotations
 
 import doctest
@@ -12,15 +12,16 @@ from PIL import Image
 
 from colorbench.paths import data_root
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ((ROOT / "README.md", "From Python"), (ROOT / "docs" / "python.md", "More from Python"))
 
 
-def _section(title: str) -> tuple[str, int]:
-    """The section's text with its code fences blanked (a fence after an expected output would
-    otherwise be read as part of it), and its first line number."""
-    text = README.read_text(encoding="utf-8")
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.M | re.S)
-    assert match, f"README has no section {title!r}"
+def _section(path: Path, title: str) -> tuple[str, int]:
+    """The section's text (up to the next section or the end) with its code fences blanked (a
+    fence after an expected output would otherwise be read as part of it), and its first line number."""
+    text = path.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    assert match, f"{path.name} has no section {title!r}"
     body = re.sub(r"^```.*$", "", match.group(1), flags=re.M)
     return body, text[: match.start(1)].count("\n")
 
@@ -41,11 +42,16 @@ def _kodak_folders(root: Path) -> None:
 def test_readme_from_python_examples_run(tmp_path, monkeypatch, weights_env):
     _kodak_folders(tmp_path)
     monkeypatch.chdir(tmp_path)
-    body, line = _section("From Python")
-    test = doctest.DocTestParser().get_doctest(body, {}, "README.md: From Python", str(README), line)
-    assert len(test.examples) >= 10
+    globs: dict = {}
     out: list[str] = []
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    result = runner.run(test, out=out.append)
-    assert result.failed == 0, "".join(out)
+    examples = 0
+    for path, title in SECTIONS:
+        body, line = _section(path, title)
+        test = doctest.DocTestParser().get_doctest(body, globs, f"{path.name}: {title}", str(path), line)
+        test.globs = globs  # one session: the second page uses the first's imports
+        examples += len(test.examples)
+        result = runner.run(test, out=out.append, clear_globs=False)
+        assert result.failed == 0, "".join(out)
+    assert examples >= 10
     assert (tmp_path / "runs" / "mini" / "results.csv").is_file()
