@@ -103,7 +103,8 @@ def ct2_child(checkout: Path, pred: Path, gt: Path, inception: Path, vgg_feature
     out["lpips"], out["lpips_convert"] = float(lp), float(lp_convert)
     try:
         import cv2
-        sys.modules.setdefault("imutils", types.ModuleType("imutils"))  # imported, unused, by the script
+        imutils = sys.modules.setdefault("imutils", types.ModuleType("imutils"))  # imported, unused, by the script
+        imutils.build_montages, imutils.paths = None, types.ModuleType("imutils.paths")
         colour = _load_ct2(checkout, "eval_colorfullness", drop_asserts=False)
         names = os.listdir(pred)
         out["colorfulness"] = sum(colour.image_colorfulness(cv2.imread(str(pred / n))) for n in names) / len(names)

@@ -127,3 +127,25 @@ def test_ct2_lpips_equals_lpips_forward_per_pair():
         convert = np.mean([model(scaled(t), scaled(g)).item() for t, g in zip(converted, guess)])
     assert _score(ct2.PROTOCOL, "lpips", guess, truth) == pytest.approx(plain, abs=1e-7)
     assert _score(ct2.PROTOCOL, "lpips_convert", guess, truth) == pytest.approx(convert, abs=1e-7)
+
+
+def test_frechet_sqrtm_in_the_sets_subspace_equals_the_full_root():
+    """Sets smaller than the dimension: the k x k root in the span of the centred features gives
+    the full sqrtm's distance (which is the less accurate one on such singular products)."""
+    from colorbench.protocols.inception import moments, subspace
+
+    rng = np.random.default_rng(3)
+    mix = rng.standard_normal((12, 64))
+    a = torch.from_numpy(rng.standard_normal((10, 12)) @ mix + 1.0)
+    b = torch.from_numpy(rng.standard_normal((9, 12)) @ mix * 1.3)
+    (mu1, s1), (mu2, s2) = moments(a), moments(b)
+    basis = subspace(a.numpy(), b.numpy())
+    assert basis.shape == (64, 19) and subspace(rng.standard_normal((40, 64)), rng.standard_normal((30, 64))) is None
+    full, _ = frechet_sqrtm(mu1, s1, mu2, s2)
+    fast, notes = frechet_sqrtm(mu1, s1, mu2, s2, basis=basis)
+    # independently: tr sqrt(S1 S2) = sum of sqrt(eigenvalues of the PSD S1^1/2 S2 S1^1/2)
+    w, v = np.linalg.eigh(s1)
+    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    exact = (mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(
+        np.clip(np.linalg.eigvalsh(half @ s2 @ half), 0, None)).sum()
+    assert fast == pytest.approx(exact, rel=1e-7) and fast == pytest.approx(full, rel=1e-6) and notes == []

@@ -4,7 +4,9 @@ tensors, one distance per image, and the mean over images.
 The VGG features of a prediction are computed once and compared with both the ground truth and
 its Lab round trip (CT2 computes them twice, in two calls); the distance itself is lpips' own
 steps (unit-normalised features, squared differences, linear heads, spatial mean, summed over
-the five layers), so each value equals lpips.LPIPS.forward on the same pair to float32 rounding.
+the five layers), so each value equals lpips.LPIPS.forward on the same pair. CT2 then sums the
+float32 distances in a float32 running total in os.listdir order; colorbench averages them in
+float64, so the means differ by that sum's rounding (2.5e-8 on 24 pairs, scripts/bench_protocols.py).
 """
 from __future__ import annotations
 
@@ -19,16 +21,16 @@ from colorbench.protocols.pixels import ct2_converted
 from colorbench.weights.models import LPIPS_BACKBONE
 
 _MODELS: dict[tuple[str, str], lpips.LPIPS] = {}
-# Images per VGG forward, in channels_last: CT2 runs one per forward; the distances then differ
-# in float32's last bits (~1e-8 absolute), within the protocol's 1e-7 equality.
-_CHUNK = 2
+# Images per VGG forward: one, as CT2 runs them. The distances then equal lpips.LPIPS.forward's
+# bit for bit on this CPU; 2 in channels_last differed by 3e-8 and was no faster.
+_CHUNK = 1
 
 
 def _model(device: torch.device) -> lpips.LPIPS:
     key = (weights.sha256(LPIPS_BACKBONE["vgg"]), str(device))
     if key not in _MODELS:
         _MODELS.clear()
-        _MODELS[key] = weights.load_lpips("vgg", device).to(memory_format=torch.channels_last)
+        _MODELS[key] = weights.load_lpips("vgg", device)
     return _MODELS[key]
 
 
@@ -36,7 +38,7 @@ def _features(model: lpips.LPIPS, images: torch.Tensor, device: torch.device) ->
     """The five VGG16 feature maps lpips compares, of value/255 RGB fed as (x - 0.5) / 0.5
     (ToTensor, Normalize(0.5, 0.5)), as CT2 feeds them."""
     x = (images.to(device, torch.float32) - 0.5) / 0.5
-    return list(model.net.forward(model.scaling_layer(x).contiguous(memory_format=torch.channels_last)))
+    return list(model.net.forward(model.scaling_layer(x)))
 
 
 def lpips_distance(model: lpips.LPIPS, feats0: list[torch.Tensor], feats1: list[torch.Tensor]) -> torch.Tensor:
