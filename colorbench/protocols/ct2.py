@@ -90,11 +90,16 @@ QUIRKS: dict[str, tuple[str, ...]] = {
         "of the [0, 1] image (red: -0.03..0.43) where the network was trained on [-1, 1]",
         "torchvision's Inception v3 (ImageNet classifier), not the TF 2015 FID network of pytorch-fid "
         "/ colorbench's fid: values are not comparable with standard FIDs",
-        "scipy's sqrtm (colorbench's own fid uses eigenvalues; equal in exact arithmetic)",
+        "scipy's sqrtm of S1 S2 (colorbench's own fid uses eigenvalues; equal in exact arithmetic); "
+        "when both sets together hold fewer than 2048 images colorbench takes it in the span of their "
+        "centred features (the same trace; the full root of that singular product is ~1e-7 less accurate)",
         "one image per forward in CT2; batched here (float32 rounding, ~1e-7 relative in FID)",
     ),
     "fid_convert": ("as fid, against the Lab round-tripped ground truth",),
-    "lpips": ("the VGG backbone (colorbench's own lpips is AlexNet; lpips_vgg is the same as this)",),
+    "lpips": ("the VGG backbone (colorbench's own lpips is AlexNet; lpips_vgg is the same as this)",
+              "CT2 sums the float32 distances in a float32 running total in os.listdir order; colorbench "
+              "averages the same per-image values in float64 (they differ by that total's rounding, "
+              "~1e-7 relative)"),
     "lpips_convert": ("against the Lab round-tripped ground truth",),
     "colorfulness": (
         "absolute rg and yb, unlike Hasler & Süsstrunk (2003) and colorbench's colorfulness: the "
