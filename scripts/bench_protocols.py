@@ -2,7 +2,8 @@
 and time of `colorbench score` at the protocols' scale (issue 25).
 
   python scripts/bench_protocols.py --ct2 PATH/TO/CT2 [--n 24] [--size 256] [--inception FILE]
-                                    [--memory-n 5000] [--skip-speed] [--skip-memory]
+                                    [--memory-n 5000] [--memory-ct2-metrics fid,fid_convert]
+                                    [--skip-speed] [--skip-memory]
 
 --ct2 is a checkout of shuchenweng/CT2 (cd40f5a), which is not part of colorbench: without it
 the speed comparison is skipped and said so. Pairs are made from the shipped photos as in
@@ -139,8 +140,9 @@ def fake_names(gt_pred: Path, dst: Path) -> Path:
     return dst
 
 
-def ours_cmd(pred: Path, gt: Path, inception: Path, protocol: str = "ct2") -> list[str]:
+def ours_cmd(pred: Path, gt: Path, inception: Path, protocol: str = "ct2", metrics: str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "colorbench", "score", "--pred", str(pred), "--gt", str(gt), "--json"]
+    cmd += ["--metrics", metrics] if metrics else []
     return cmd + (["--protocol", protocol, "--weights-file", f"inception-v3-google={inception}"] if protocol else [])
 
 
@@ -178,7 +180,8 @@ def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path,
     floor = bm.run_child([sys.executable, "-c", bm.FLOOR_CODE], bm.child_env(bm.fresh_cache(work, weights)), work)
     runs = {name: bm.run_child(cmd, bm.child_env(bm.fresh_cache(work, weights)), work) for name, cmd in (
         ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
-        ("colorbench score --protocol ct2", ours_cmd(pred, gt, inception)))}
+        (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
+         ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics)))}
     print(f"\nmemory and time: {n} pairs of {args.size} px, fresh processes, one run each "
           f"(load average {os.getloadavg()[0]:.2f})")
     print(f"  imports only (torch, torchvision, torchmetrics, lpips, pytorch-fid): peak RSS {floor['rss'] / 1e9:.3f} GB")
@@ -200,6 +203,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--inception", type=Path, help="an Inception v3 state dict (torchvision layout)")
     ap.add_argument("--photos", type=Path, help="folder of photos (default: $COLORBENCH_DATA/imagenet-samples)")
     ap.add_argument("--memory-n", type=int, default=5000, help="pairs for the memory and time run (default 5000)")
+    ap.add_argument("--memory-ct2-metrics", help="the ct2 run's metrics at --memory-n (default all; e.g. fid,fid_convert: "
+                    "the features FID keeps grow with N, LPIPS's per-image values hardly)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--ct2-child", nargs=5, type=Path, help=argparse.SUPPRESS)
