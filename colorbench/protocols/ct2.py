@@ -91,7 +91,7 @@ QUIRKS: dict[str, tuple[str, ...]] = {
         "torchvision's Inception v3 (ImageNet classifier), not the TF 2015 FID network of pytorch-fid "
         "/ colorbench's fid: values are not comparable with standard FIDs",
         "scipy's sqrtm of S1 S2 (colorbench's own fid uses eigenvalues; equal in exact arithmetic); "
-        "when both sets together hold fewer than 2048 images colorbench takes it in the span of their "
+        "when both sets together hold at most 1024 images colorbench takes it in the span of their "
         "centred features (the same trace; the full root of that singular product is ~1e-7 less accurate)",
         "one image per forward in CT2; batched here (float32 rounding, ~1e-7 relative in FID)",
     ),
