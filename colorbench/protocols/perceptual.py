@@ -21,8 +21,8 @@ from colorbench.protocols.pixels import ct2_converted
 from colorbench.weights.models import LPIPS_BACKBONE
 
 _MODELS: dict[tuple[str, str], lpips.LPIPS] = {}
-# Images per VGG forward: one, as CT2 runs them. The distances then equal lpips.LPIPS.forward's
-# bit for bit on this CPU; 2 in channels_last differed by 3e-8 and was no faster.
+# Images per VGG forward: one, as CT2 runs them. The distances equal lpips.LPIPS.forward's to
+# float32 rounding (0 to 3e-8 per image in runs here; the kernels' bits are not promised).
 _CHUNK = 1
 
 
