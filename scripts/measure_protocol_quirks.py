@@ -28,6 +28,7 @@ The values here are equal-footing comparisons on one set of files, not paper fig
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import tempfile
@@ -62,10 +63,15 @@ def value(scores, name: str) -> float:
     return float(scores.summary.loc[name, "value"])
 
 
+@functools.cache
+def _plain_network() -> torch.nn.Module:
+    return inception.pool_blocks(fold_batch_norms(weights.load_torchvision_inception(CPU)))
+
+
 def as_trained_fid(pred: torch.Tensor, gt: torch.Tensor) -> float:
     """FID with the torchvision network fed what it was trained on: the image resized to 299 and
     mapped to [-1, 1], no wrapper map (pred, gt: value/255 float)."""
-    net = inception.pool_blocks(fold_batch_norms(weights.load_torchvision_inception(CPU)))
+    net = _plain_network()
 
     def feats(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -77,8 +83,7 @@ def as_trained_fid(pred: torch.Tensor, gt: torch.Tensor) -> float:
 
 
 def frechet(fake: torch.Tensor, real: torch.Tensor) -> float:
-    (mu_f, s_f), (mu_r, s_r) = inception.moments(fake), inception.moments(real)
-    return inception.frechet_sqrtm(mu_r, s_r, mu_f, s_f)[0]
+    return inception.frechet_of_features(real, fake)[0]
 
 
 def protocol_fid(pred: torch.Tensor, gt: torch.Tensor, feed: str) -> float:
@@ -149,7 +154,6 @@ def main() -> None:
     ap.add_argument("--baselines", default="gray,oracle,resnet_lab,zhang313")
     ap.add_argument("--inception", type=Path)
     args = ap.parse_args()
-    torch.manual_seed(0)
     ids, gt8 = read_folder(runfolder.gt_dir(args.run_dir, args.dataset))
     systems = {}
     for name in args.baselines.split(","):

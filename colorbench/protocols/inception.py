@@ -118,9 +118,10 @@ def frechet_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: 
             root = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
             notes.append(f"singular product: {eps:g} added to both covariances' diagonals, as the protocol does")
     if np.iscomplexobj(root):
-        imag = root.imag if basis is None else basis @ root.imag @ basis.T
-        if not np.allclose(np.diagonal(imag), 0, atol=1e-3):
-            raise ValueError(f"imaginary component {np.max(np.abs(imag)):.3g} in sqrtm(S1 S2) "
+        # the full root's diagonal; with a basis, diag(Q R Q^T) without forming the 2048^2 product
+        imag = np.diagonal(root.imag) if basis is None else np.einsum("ij,jk,ik->i", basis, root.imag, basis)
+        if not np.allclose(imag, 0, atol=1e-3):
+            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
                              "(the protocol's own script raises here too)")
         root = root.real
     diff = mu1 - mu2
@@ -135,6 +136,14 @@ def subspace(*features: np.ndarray) -> np.ndarray | None:
     if 2 * len(centred) > centred.shape[1]:
         return None
     return np.linalg.qr(centred.T)[0]
+
+
+def frechet_of_features(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, list[str]]:
+    """FID(real, generated) of two (N, 2048) feature sets as the protocols compute it: np.mean and
+    np.cov per set, then frechet_sqrtm, in the sets' span when they are small (`subspace`)."""
+    (mu_f, sigma_f), (mu_r, sigma_r) = moments(fake), moments(real)
+    basis = subspace(*(side.to(torch.float64).numpy() for side in (real, fake)))
+    return frechet_sqrtm(mu_r, sigma_r, mu_f, sigma_f, basis=basis)
 
 
 def moments(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -173,9 +182,7 @@ class ProtocolFID(StreamingMetric):
         fake, real = (self.features(side) for side in ("fake", "real"))
         if min(len(fake), len(real)) < 2:
             raise ValueError(f"FID needs at least 2 images per set, got {len(fake)}")
-        (mu_f, sigma_f), (mu_r, sigma_r) = moments(fake), moments(real)
-        basis = subspace(*(side.to(torch.float64).numpy() for side in (real, fake)))
-        value, notes = frechet_sqrtm(mu_r, sigma_r, mu_f, sigma_f, basis=basis)
+        value, notes = frechet_of_features(real, fake)
         warn = [f"FID with {len(fake)} images per set (< {FID_BIAS_N}) is strongly biased upwards "
                 f"and not comparable with FIDs at other N"] if len(fake) < FID_BIAS_N else []
         return output(value, weights_sha256=self.weights_sha256, n_fake=len(fake), n_real=len(real),

@@ -224,9 +224,10 @@ def _metric_summaries(result: ScoreResult, seed: int, evaluation) -> dict[str, d
     for name, mv in result.values.items():
         spec = evaluation.spec(name)
         ci = bootstrap_ci(mv.per_image.cpu().numpy(), seed=seed) if mv.per_image is not None else None
+        nonfinite = _nonfinite(mv.value)
         out[name] = {
             "value": _num(mv.value),
-            **({"nonfinite": _nonfinite(mv.value)} if _nonfinite(mv.value) else {}),
+            **({"nonfinite": nonfinite} if nonfinite else {}),
             "ci95": list(ci) if ci else None,
             "direction": direction_word(spec),
             "unit": spec.unit,
