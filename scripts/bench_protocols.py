@@ -2,7 +2,8 @@
 and time of `colorbench score` at the protocols' scale (issue 25).
 
   python scripts/bench_protocols.py --ct2 PATH/TO/CT2 [--n 24] [--size 256] [--inception FILE]
-                                    [--memory-n 5000] [--memory-ct2-metrics fid,fid_convert]
+                                    [--memory-n 5000] [--memory-runs default,ct2]
+                                    [--memory-ct2-metrics fid,fid_convert]
                                     [--skip-speed] [--skip-memory]
 
 --ct2 is a checkout of shuchenweng/CT2 (cd40f5a), which is not part of colorbench: without it
@@ -178,10 +179,11 @@ def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path,
     n = args.memory_n
     pred, gt = bm.make_pairs(work / "memory", n, args.size, photos, seed=1)
     floor = bm.run_child([sys.executable, "-c", bm.FLOOR_CODE], bm.child_env(bm.fresh_cache(work, weights)), work)
-    runs = {name: bm.run_child(cmd, bm.child_env(bm.fresh_cache(work, weights)), work) for name, cmd in (
-        ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
-        (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
-         ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics)))}
+    commands = {"default": ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
+                "ct2": (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
+                        ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics))}
+    runs = {commands[key][0]: bm.run_child(commands[key][1], bm.child_env(bm.fresh_cache(work, weights)), work)
+            for key in args.memory_runs.split(",")}
     print(f"\nmemory and time: {n} pairs of {args.size} px, fresh processes, one run each "
           f"(load average {os.getloadavg()[0]:.2f})")
     print(f"  imports only (torch, torchvision, torchmetrics, lpips, pytorch-fid): peak RSS {floor['rss'] / 1e9:.3f} GB")
@@ -195,6 +197,12 @@ def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path,
         print(f"  CT2's code (part 1, {args.n} pairs, scaled)  {theirs['wall'] / args.n * 1000:.0f} s per 1000 pairs")
 
 
+def _memory_runs(text: str) -> str:
+    if not text or set(text.split(",")) - {"default", "ct2"}:
+        raise argparse.ArgumentTypeError(f"{text!r}: want default, ct2 or default,ct2")
+    return text
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ct2", type=Path, help="a checkout of shuchenweng/CT2 (cd40f5a); without it speed is skipped")
@@ -206,6 +214,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--memory-ct2-metrics", help="the ct2 run's metrics at --memory-n (default all; e.g. fid,fid_convert: "
                     "the features FID keeps grow with N, LPIPS's per-image values hardly)")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--memory-runs", default="default,ct2", type=_memory_runs,
+                    help="which scoring runs at --memory-n: default, ct2 or both (default both; ct2 alone "
+                         "takes about 1 s per pair on a 2-core CPU)")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--ct2-child", nargs=5, type=Path, help=argparse.SUPPRESS)
     return ap.parse_args()

@@ -166,3 +166,35 @@ def test_an_exact_image_makes_the_protocol_psnr_mean_inf_in_every_output():
     assert want == np.inf and scores.summary.loc["psnr", "value"] == want
     assert scores.to_json()["psnr"] is None and scores.to_json()["nonfinite"] == {"psnr": "inf"}
     assert "psnr    inf" in scores.table()
+
+
+def test_codes_noted_by_the_engine_are_the_codes_recovered_from_values():
+    """codes8 takes the engine's decoded codes when noted (and the round trip notes its own):
+    the same codes, so the same PSNR, as recovering them from the value/255 floats."""
+    from colorbench.metrics.memo import clear_memo, remember_codes
+
+    truth, guess = _pairs(seed=4)
+    clear_memo()
+    plain_t, plain_g = _batch(*truth), _batch(*guess)
+    recovered = psnr_255(plain_g, plain_t)
+    codes_t = torch.from_numpy(truth).permute(0, 3, 1, 2).contiguous()
+    noted_t = codes_t.float().div(255.0)
+    remember_codes(noted_t, codes_t)
+    assert codes8(noted_t) is codes_t
+    assert torch.equal(psnr_255(_batch(*guess), noted_t.to(torch.float64)), recovered)
+    converted = ct2_converted(noted_t)
+    assert torch.equal(codes8(converted), torch.from_numpy(np.stack([lab_round_trip(t) for t in truth])).permute(0, 3, 1, 2))
+    clear_memo()
+
+
+def test_psnr_mse_in_integers_equals_the_float64_formula_bitwise():
+    """The codes' squared differences summed in integers equal np.mean((a - b)^2) in float64 (whose
+    partial sums are integers below 2^53, hence exact), bit for bit; the logarithm is libm's."""
+    from colorbench.protocols.pixels import _mse_codes
+
+    rng = np.random.default_rng(9)
+    a, b = (rng.integers(0, 256, (3, 3, 64, 48), dtype=np.uint8) for _ in range(2))
+    expected = [np.mean((x.astype(np.float64) - y) ** 2) for x, y in zip(a, b)]
+    assert _mse_codes(torch.from_numpy(a), torch.from_numpy(b)).tolist() == expected
+    psnr = psnr_255(torch.from_numpy(a).double() / 255.0, torch.from_numpy(b).double() / 255.0)
+    np.testing.assert_allclose(psnr.numpy(), [10 * np.log10(255.0**2 / m) for m in expected], rtol=1e-15)

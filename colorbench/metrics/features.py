@@ -28,6 +28,7 @@ from colorbench.hashing import (
     sha256_bytes,
     write_verified,
 )
+from colorbench.metrics import networks
 from colorbench.metrics.memo import memo
 from colorbench.paths import cache_dir
 
@@ -36,7 +37,6 @@ DIM = 2048
 # activations: 30-34 ms and +123-129 MB at 4, 33-35 ms and +207 MB at 8, 34-38 ms and +81-93 MB
 # at 2 (bitwise the same features at any size); 120 ms contiguous at 16.
 _CHUNK = 4
-_MODELS: dict[tuple[str, str], torch.nn.Module] = {}
 
 
 def fold_batch_norms(model: torch.nn.Module) -> torch.nn.Module:
@@ -56,11 +56,10 @@ def fold_batch_norms(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _extractor(device: torch.device) -> torch.nn.Module:
-    key = (weights.sha256("inception-fid"), str(device))
-    if key not in _MODELS:
-        model = fold_batch_norms(weights.load_fid_inception(device).eval())
-        _MODELS[key] = model.to(memory_format=torch.channels_last)
-    return _MODELS[key]
+    def build() -> torch.nn.Module:
+        return fold_batch_norms(weights.load_fid_inception(device).eval()).to(memory_format=torch.channels_last)
+
+    return networks.cached("fid-inception", "inception-fid", device, build)
 
 
 def inception_features(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -4,7 +4,8 @@ engine also notes each batch's 8-bit codes here, for the Lab conversion's lookup
 
 An entry holds a reference to the input tensor (so its id cannot be reused while held) and its
 in-place version counter, so a stale hit is impossible; `key` separates kinds (and devices).
-Only the most recent entries are kept: the pred and target of the current batch.
+Only the most recent entries per key are kept (the current batch's); the scoring engine also
+clears the memo before each batch.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from colorbench.color import quantize_ab, rgb8_to_lab, rgb_to_lab
 _F64 = torch.float64
 _MEMO: dict[str, list] = {}
 _MEMO_LOCK = threading.Lock()
-_MEMO_SIZE = 2  # pred and target of the current batch
+_MEMO_SIZE = 3  # pred and target of the current batch, and one derived from them (CT2's round trip)
 
 
 def memo(key: str, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -86,7 +87,8 @@ def _f64(rgb: torch.Tensor, name: str) -> torch.Tensor:
     return wide
 
 
-def _codes(rgb: torch.Tensor) -> torch.Tensor | None:
+def noted_codes(rgb: torch.Tensor) -> torch.Tensor | None:
+    """The uint8 codes noted for rgb (or for the tensor its float64 copy was made from), if any."""
     codes = lookup("codes:f64", rgb)
     return lookup("codes", rgb) if codes is None else codes
 
@@ -94,7 +96,7 @@ def _codes(rgb: torch.Tensor) -> torch.Tensor | None:
 def lab64(rgb: torch.Tensor) -> torch.Tensor:
     """float64 Lab (N, 3, H, W) of float64 RGB, memoised per batch."""
     def convert(x: torch.Tensor) -> torch.Tensor:
-        codes = _codes(x)
+        codes = noted_codes(x)
         return rgb_to_lab(x.to(_F64)) if codes is None else rgb8_to_lab(codes, _F64)
 
     return memo("lab", rgb, convert)

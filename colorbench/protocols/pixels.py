@@ -14,14 +14,19 @@ from skimage.metrics import structural_similarity
 
 from colorbench.metrics.accumulate import PerImageMean
 from colorbench.metrics.base import MetricSpec
-from colorbench.metrics.memo import memo
+from colorbench.metrics.memo import memo, noted_codes, remember_codes
 
 _F64 = torch.float64
 
 
 def codes8(rgb: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) uint8 codes of value/255 batches; anything else is refused (the protocols'
-    scripts read 8-bit files only)."""
+    """(N, 3, H, W) uint8 codes of value/255 batches: the codes the scoring engine decoded, when it
+    noted them; otherwise recovered, and anything but k/255 is refused (the protocols' scripts read
+    8-bit files only)."""
+    noted = noted_codes(rgb)
+    if noted is not None:
+        return noted
+
     def convert(x: torch.Tensor) -> torch.Tensor:
         scaled = x * 255.0
         codes = torch.round(scaled)
@@ -50,8 +55,10 @@ def ct2_converted(target: torch.Tensor) -> torch.Tensor:
     four _convert metrics of a batch share one conversion and one tensor)."""
     def convert(x: torch.Tensor) -> torch.Tensor:
         images = _hwc(codes8(x))
-        out = np.stack([lab_round_trip(img) for img in images])
-        return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device, _F64) / 255.0
+        codes = torch.from_numpy(np.stack([lab_round_trip(img) for img in images])).permute(0, 3, 1, 2).to(x.device)
+        rgb = codes.to(_F64) / 255.0
+        remember_codes(rgb, codes)
+        return rgb
 
     return memo("protocol:ct2-convert", target, convert)
 
@@ -70,7 +77,10 @@ def colorfulness_abs(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def _mse_codes(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (a.to(_F64) - b.to(_F64)).square().flatten(1).mean(1)
+    """Per-image mean squared difference of codes: the integer sum is exact (as float64's is, below
+    2^53), in int32 temporaries, half float64's size."""
+    squares = (a.to(torch.int32) - b.to(torch.int32)).square_().flatten(1)
+    return squares.sum(1, dtype=torch.int64).to(_F64) / squares.shape[1]
 
 
 def psnr_255(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
