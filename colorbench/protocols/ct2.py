@@ -93,12 +93,15 @@ QUIRKS: dict[str, tuple[str, ...]] = {
         "scipy's sqrtm of S1 S2 (colorbench's own fid uses eigenvalues; equal in exact arithmetic); "
         "when both sets together hold at most 1024 images colorbench takes it in the span of their "
         "centred features (the same trace; the full root of that singular product is ~1e-7 less accurate)",
-        "one image per forward in CT2; batched here (float32 rounding, ~1e-7 relative in FID)",
+        "one image per forward, as CT2, but with the batch norms folded into the convolutions and in "
+        "channels_last (float32 rounding, ~1e-7 relative in FID)",
     ),
     "fid_convert": ("as fid, against the Lab round-tripped ground truth",),
     "lpips": ("the VGG backbone (colorbench's own lpips is AlexNet; lpips_vgg is the same as this)",
+              "one image per VGG forward, as CT2, but in channels_last: per-image values equal lpips' "
+              "NCHW forward to float32 rounding (up to 3e-8)",
               "CT2 sums the float32 distances in a float32 running total in os.listdir order; colorbench "
-              "averages the same per-image values in float64 (they differ by that total's rounding, "
+              "averages the per-image values in float64 (they differ by that total's rounding, "
               "~1e-7 relative)"),
     "lpips_convert": ("against the Lab round-tripped ground truth",),
     "colorfulness": (
