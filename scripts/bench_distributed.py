@@ -2,7 +2,7 @@
 
   python scripts/bench_distributed.py [--n 64] [--size 256] [--reps 3] [--ranks 2]
 
-The same pairs as scripts/bench_metrics.py (centre crops of $COLORBENCH_DATA/imagenet-samples
+The same pairs as scripts/bench_metrics.py (crops of $COLORBENCH_DATA/imagenet-samples
 with a desaturated guess), the same five metrics, cold caches (no cached real-image FID
 statistics). Each repetition runs both sides as fresh subprocesses, taking turns; medians of
 wall time; the ratio is images per second on N ranks over 1 process. Also checked in the same

@@ -4,8 +4,9 @@
                                   [--skip-memory] [--memory-n 200,2000] [--memory-reps 3]
 
 Pairs: N ground truths are centre crops of real photos ($COLORBENCH_DATA/imagenet-samples, or
---photos; flipped when N exceeds the photos), each with a desaturated, colour-shifted guess as
-the prediction; random smooth colour fields if no photos are found. PNG, as colorizers save.
+--photos; other crops, every other one mirrored, when N exceeds the photos), each with a
+desaturated, colour-shifted guess as the prediction; random smooth colour fields if no photos
+are found. PNG, as colorizers save.
 
 1. Speed and agreement on psnr, ssim, colorfulness, lpips and fid. Every run is a fresh
    subprocess with torch's default threads and no *_NUM_THREADS variable (nothing pinned):
@@ -60,13 +61,17 @@ def photo_files(folder: Path | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpeg", ".jpg", ".png"})
 
 
-def photo_truth(path: Path, size: int, flip: bool) -> np.ndarray:
-    """(size, size, 3) uint8: the photo's shorter side resized to size, centre-cropped."""
+CROPS = (0.5, 0.0, 1.0, 0.25, 0.75)  # crop positions of a photo's successive copies
+
+
+def photo_truth(path: Path, size: int, flip: bool, position: float = 0.5) -> np.ndarray:
+    """(size, size, 3) uint8: the photo's shorter side resized to size, cropped at `position` along
+    the longer side (0.5: the centre)."""
     with Image.open(path) as img:
         img = img.convert("RGB")
         scale = size / min(img.size)
         img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BICUBIC)
-        left, top = (img.width - size) // 2, (img.height - size) // 2
+        left, top = int((img.width - size) * position), int((img.height - size) * position)  # 0.5: (w - size) // 2
         arr = np.asarray(img.crop((left, top, left + size, top + size)))
     return arr[:, ::-1] if flip else arr
 
@@ -79,14 +84,19 @@ def synthetic_truth(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def make_pairs(root: Path, n: int, size: int, photos: list[Path], seed: int = 0) -> tuple[Path, Path]:
-    """root/pred and root/gt with n PNG pairs; the prediction is a desaturated, shifted guess."""
+    """root/pred and root/gt with n PNG pairs; the prediction is a desaturated, shifted guess.
+    Past the first len(photos) pairs, each further copy of a photo is another crop of it, mirrored
+    every other copy: up to ten copies no two pairs repeat (a square photo's differ only by the
+    mirror), so at N > 2048 the FID covariances are full rank, as a real test set's are
+    (repeated images would make them singular)."""
     rng = np.random.default_rng(seed)
     pred_dir, gt_dir = root / "pred", root / "gt"
     pred_dir.mkdir(parents=True, exist_ok=True)
     gt_dir.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         if photos:
-            gt = photo_truth(photos[i % len(photos)], size, flip=(i // len(photos)) % 2 == 1)
+            copy = i // len(photos)
+            gt = photo_truth(photos[i % len(photos)], size, flip=copy % 2 == 1, position=CROPS[copy % len(CROPS)])
         else:
             gt = synthetic_truth(rng, size)
         g = gt / 255.0
@@ -171,20 +181,35 @@ def fresh_cache(parent: Path, weights: Path) -> Path:
     return cache
 
 
+# A child's ru_maxrss starts at its parent's RSS when it was spawned (Linux keeps the old memory's
+# high-water mark across exec), and this benchmark holds torch and the pairs (~1.2 GB): measured
+# straight from here, a floor process read the parent's 1.277 GB instead of its own ~1 GB. So the
+# command runs as the child of a small launcher (python -S, ~10 MB), which reports its usage.
+LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvpe(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
 def run_child(cmd: list[str], env: dict, workdir: Path) -> dict:
-    """Run cmd; its JSON stdout plus wall s, CPU s (user + sys, reaped children included), peak RSS."""
-    out_path, err_path = workdir / "child.out", workdir / "child.err"
+    """Run cmd; its JSON stdout plus wall s, CPU s (user + sys, reaped children included), and its
+    own peak RSS (through LAUNCHER)."""
+    out_path, err_path, usage_path = workdir / "child.out", workdir / "child.err", workdir / "child.usage"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(usage_path), *cmd],
+                              stdout=out, stderr=err, env=env, cwd=ROOT)
         wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... exited {proc.returncode}:\n{err_path.read_text()[-3000:]}")
     values = json.loads(out_path.read_text().strip().splitlines()[-1])
-    return {"values": values, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-            "rss": usage.ru_maxrss * 1024}
+    maxrss_kb, cpu = usage_path.read_text().split()
+    return {"values": values, "wall": wall, "cpu": float(cpu), "rss": int(maxrss_kb) * 1024}
 
 
 def score_cmd(pred: Path, gt: Path) -> list[str]:
@@ -315,7 +340,7 @@ def user_weights() -> Path:
 def header(args, photos: list[Path], photo_dir: Path | None) -> None:
     import torch
 
-    source = f"centre crops of {len(photos)} photos from {photo_dir}" if photos else "synthetic colour fields"
+    source = f"crops of {len(photos)} photos from {photo_dir} (centre first)" if photos else "synthetic colour fields"
     pinned = [v for v in PINNING_VARS if v in os.environ]
     sizes = ([str(args.n)] if not args.skip_speed else []) + ([] if args.skip_memory else [f"memory N={args.memory_n}"])
     print(f"pairs: {', '.join(sizes)} at {args.size}x{args.size} px, {source}; "

@@ -8,7 +8,7 @@ and time of `colorbench score` at the protocols' scale (issue 25).
 
 --ct2 is a checkout of shuchenweng/CT2 (cd40f5a), which is not part of colorbench: without it
 the speed comparison is skipped and said so. Pairs are made from the shipped photos as in
-bench_metrics.py (centre crops of $COLORBENCH_DATA/imagenet-samples, a desaturated, shifted
+bench_metrics.py (crops of $COLORBENCH_DATA/imagenet-samples, a desaturated, shifted
 guess as the prediction, PNG); CT2 reads them as fake_NAME (hard links).
 
 1. Speed and agreement (one run each, in turn, fresh processes, torch's default threads):
@@ -27,8 +27,10 @@ guess as the prediction, PNG); CT2 reads them as fake_NAME (hard links).
    if cached, else the FID network's weights in that layout (convert.fid_to_torchvision_inception).
 2. Memory and time at scale: peak RSS of `colorbench score` (default metrics) and of
    `colorbench score --protocol ct2`, each on --memory-n pairs, beside a process that only
-   imports torch, torchvision, torchmetrics, lpips and pytorch-fid (the import floor), measured
-   in the same run; wall time per 1000 pairs of each, and of CT2's code scaled from part 1.
+   imports torch, torchvision, torchmetrics, lpips and pytorch-fid (the import floor; one importing
+   what score imports is printed beside it), measured in the same run; wall time per 1000 pairs of
+   each, and of CT2's code scaled from part 1. The ct2 run writes --out, whose summary names the
+   route each FID's root took (frechet_sqrtm).
 The machine may be shared: the load average is printed; noisy numbers need a rerun.
 """
 from __future__ import annotations
@@ -46,6 +48,11 @@ import bench_metrics as bm  # noqa: E402  (the pairs, child runs and import floo
 
 TARGET_SPEEDUP = 2.0  # issue 25: at least 2x faster than CT2's script
 MEMORY_TARGET = 0.35e9  # bytes above the import floor at 5000 pairs
+# The target's floor is the issue's: a process importing only these libraries. What `score` imports
+# before it reads an image (colorbench's modules too: scipy, scikit-image, pandas) is printed beside it.
+LIBRARY_FLOOR = "imports only (torch, torchvision, torchmetrics, lpips, pytorch-fid)"
+FLOORS = {LIBRARY_FLOOR: "import torch, torchvision, torchmetrics, lpips, pytorch_fid.inception; print('{}')",
+          "imports of `colorbench score` (those and colorbench's modules)": bm.FLOOR_CODE}
 KEYS = ("fid", "fid_convert", "psnr", "psnr_convert", "ssim", "ssim_convert", "lpips", "lpips_convert", "colorfulness")
 
 
@@ -178,20 +185,27 @@ def speed(args, work: Path, weights: Path, photos: list[Path], inception: Path) 
 def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path, speed_runs: dict | None) -> None:
     n = args.memory_n
     pred, gt = bm.make_pairs(work / "memory", n, args.size, photos, seed=1)
-    floor = bm.run_child([sys.executable, "-c", bm.FLOOR_CODE], bm.child_env(bm.fresh_cache(work, weights)), work)
+    floors = {label: bm.run_child([sys.executable, "-c", code], bm.child_env(bm.fresh_cache(work, weights)), work)
+              for label, code in FLOORS.items()}
+    floor = floors[LIBRARY_FLOOR]
     commands = {"default": ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
                 "ct2": (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
-                        ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics))}
+                        ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics) + ["--out", str(work / "ct2-out")])}
     runs = {commands[key][0]: bm.run_child(commands[key][1], bm.child_env(bm.fresh_cache(work, weights)), work)
             for key in args.memory_runs.split(",")}
     print(f"\nmemory and time: {n} pairs of {args.size} px, fresh processes, one run each "
           f"(load average {os.getloadavg()[0]:.2f})")
-    print(f"  imports only (torch, torchvision, torchmetrics, lpips, pytorch-fid): peak RSS {floor['rss'] / 1e9:.3f} GB")
+    for label, r in floors.items():
+        print(f"  {label}: peak RSS {r['rss'] / 1e9:.3f} GB")
     for name, r in runs.items():
         above = r["rss"] - floor["rss"]
-        print(f"  {name:<36} peak RSS {r['rss'] / 1e9:.3f} GB, {above / 1e9:.3f} GB above the imports "
+        print(f"  {name:<36} peak RSS {r['rss'] / 1e9:.3f} GB, {above / 1e9:.3f} GB above the import floor "
               f"(target <= {MEMORY_TARGET / 1e9:.2f} GB: {'met' if above <= MEMORY_TARGET else 'NOT met'}); "
               f"{r['wall'] / n * 1000:.0f} s per 1000 pairs")
+    if (summary := work / "ct2-out" / "summary.json").is_file():
+        roots = {k: m["extra"].get("root") for k, m in json.loads(summary.read_text())["metrics"].items()
+                 if "root" in m["extra"]}
+        print(f"  ct2 FIDs' root of S1 S2 (frechet_sqrtm's route): {roots}")
     if speed_runs:
         theirs = speed_runs["CT2's code"]
         print(f"  CT2's code (part 1, {args.n} pairs, scaled)  {theirs['wall'] / args.n * 1000:.0f} s per 1000 pairs")
@@ -233,7 +247,7 @@ def main() -> None:
     weights = bm.user_weights()
     work = Path(tempfile.mkdtemp(prefix="bench-protocols-"))
     inception, said = inception_file(args, work)
-    print(f"pairs: centre crops of {len(photos)} photos from {photo_dir} (synthetic if none), desaturated, shifted "
+    print(f"pairs: crops of {len(photos)} photos (centre first, as bench_metrics.make_pairs) from {photo_dir} (synthetic if none), desaturated, shifted "
           f"guesses; Inception v3 weights: {said}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
           flush=True)
     runs = None if args.skip_speed else speed(args, work, weights, photos, inception)

@@ -83,7 +83,7 @@ def as_trained_fid(pred: torch.Tensor, gt: torch.Tensor) -> float:
 
 
 def frechet(fake: torch.Tensor, real: torch.Tensor) -> float:
-    return inception.frechet_of_features(real, fake)[0]
+    return inception.frechet_of_features([real], [fake])[0]
 
 
 def protocol_fid(pred: torch.Tensor, gt: torch.Tensor, feed: str) -> float:

@@ -3,6 +3,8 @@ test's own Inception pipeline (torchvision's forward, the wrapper's steps writte
 scipy's sqrtm; lpips' own LPIPS.forward; analytic Frechet distances."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -82,11 +84,45 @@ def _converted(truth: np.ndarray) -> np.ndarray:
 def test_frechet_sqrtm_analytic():
     mu1, mu2 = np.array([1.0, 2.0, 0.0]), np.array([0.0, 0.0, 3.0])
     s1, s2 = np.diag([4.0, 1.0, 9.0]), np.diag([1.0, 1.0, 4.0])
-    value, notes = frechet_sqrtm(mu1, s1, mu2, s2)
+    value, notes, root = frechet_sqrtm(mu1, s1, mu2, s2)
     # commuting covariances: |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
     assert value == pytest.approx(14.0 + (2 - 1) ** 2 + 0 + (3 - 2) ** 2, rel=1e-12) and notes == []
+    assert root == "eigenvalues"
     with pytest.raises(ValueError, match="imaginary component"):  # a root off the real line: the scripts stop
         frechet_sqrtm(mu1, np.diag([1.0, 1.0, -1.0]), mu2, np.eye(3))
+
+
+def test_frechet_sqrtm_eps_fallback_analytic():
+    """A product whose sqrtm is not finite (nilpotent: scipy divides by R_ii + R_jj = 0) is
+    recomputed with eps on both diagonals, as the scripts do: then S1 S2 = [[d, 1 + eps], [0, d]]
+    with d = eps (1 + eps), whose root has trace 2 sqrt(d)."""
+    eps, zero = 1e-6, np.zeros(2)
+    value, notes, root = frechet_sqrtm(zero, np.array([[0.0, 1.0], [0.0, 0.0]]), zero, np.eye(2), eps=eps)
+    assert root == "sqrtm" and len(notes) == 1 and "1e-06 added" in notes[0]
+    assert value == pytest.approx(0.0 + 2.0 - 2 * 2 * np.sqrt(eps * (1 + eps)), rel=1e-12)
+
+
+@pytest.mark.parametrize("rows", [100, 400])
+def test_frechet_root_from_eigenvalues_equals_scipy_sqrtm_trace(rows):
+    """Full-rank covariances (more rows than dimensions): the trace of the root comes from S1 S2's
+    eigenvalues and equals the scripts' np.trace(sqrtm(S1 S2)) to rounding; singular ones (fewer
+    rows) take sqrtm itself."""
+    rng = np.random.default_rng(rows)
+    mix = np.linalg.qr(rng.standard_normal((48, 48)))[0] * np.linspace(1.0, 3.0, 48)  # well conditioned
+    a = rng.gamma(0.5, 1.0, (rows, 48)) @ mix
+    b = (rng.gamma(0.5, 1.0, (rows, 48)) + 0.3) @ mix
+    mu1, mu2, s1, s2 = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    scripts = (mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real
+    value, notes, root = frechet_sqrtm(mu1, s1, mu2, s2)
+    assert root == "eigenvalues" and notes == [] and value == pytest.approx(scripts, rel=1e-12)
+    few = a[:30]  # rank 29 < 48: a singular product
+    s_few = np.cov(few, rowvar=False)
+    value, notes, root = frechet_sqrtm(few.mean(0), s_few, mu2, s2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = np.trace(scipy.linalg.sqrtm(s_few @ s2)).real
+    assert root == "sqrtm" and value == pytest.approx(
+        (few.mean(0) - mu2) @ (few.mean(0) - mu2) + np.trace(s_few) + np.trace(s2) - 2 * want, rel=1e-14)
 
 
 @pytest.mark.parametrize("protocol,feed", [(ct2.PROTOCOL, "pm1"), (ddcolor.PROTOCOL, "unit")])
@@ -139,10 +175,12 @@ def test_frechet_sqrtm_in_the_sets_subspace_equals_the_full_root():
     a = torch.from_numpy(rng.standard_normal((10, 12)) @ mix + 1.0)
     b = torch.from_numpy(rng.standard_normal((9, 12)) @ mix * 1.3)
     (mu1, s1), (mu2, s2) = moments(a), moments(b)
-    basis = subspace(a.numpy(), b.numpy())
-    assert basis.shape == (64, 19) and subspace(rng.standard_normal((20, 64)), rng.standard_normal((13, 64))) is None
-    full, _ = frechet_sqrtm(mu1, s1, mu2, s2)
-    fast, notes = frechet_sqrtm(mu1, s1, mu2, s2, basis=basis)
+    basis = subspace([a[:4].numpy(), a[4:].numpy()], [b.numpy()])
+    assert basis.shape == (64, 19)
+    assert subspace([rng.standard_normal((20, 64))], [rng.standard_normal((13, 64))]) is None
+    full, _, full_root = frechet_sqrtm(mu1, s1, mu2, s2)
+    fast, notes, fast_root = frechet_sqrtm(mu1, s1, mu2, s2, basis=basis)
+    assert (full_root, fast_root) == ("sqrtm", "sqrtm-subspace")
     # independently: tr sqrt(S1 S2) = sum of sqrt(eigenvalues of the PSD S1^1/2 S2 S1^1/2)
     w, v = np.linalg.eigh(s1)
     half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
@@ -158,7 +196,10 @@ def test_moments_in_row_blocks_equal_numpy_mean_and_cov():
 
     rng = np.random.default_rng(5)
     features = (rng.gamma(0.5, 1.0, (2 * inception._ROWS + 37, 48)) + 2.0).astype(np.float32)
-    mu, sigma = inception.moments(torch.from_numpy(features))
+    rows = torch.from_numpy(features)
+    mu, sigma = inception.moments(rows)
+    # batch-sized blocks of other lengths, regrouped into _ROWS rows: the same sums
+    assert all(np.array_equal(x, y) for x, y in zip((mu, sigma), inception.moments(*rows.split(13))))
     wide = features.astype(np.float64)
     np.testing.assert_allclose(mu, np.mean(wide, axis=0), rtol=1e-14)
     np.testing.assert_allclose(sigma, np.cov(wide, rowvar=False), rtol=1e-12, atol=1e-14)
@@ -176,5 +217,5 @@ def test_subspace_declines_large_sets_before_copying_them():
         def __len__(self) -> int:
             return self.n
 
-    assert subspace(Rows(20), Rows(13)) is None
-    assert subspace(np.ones((10, 64)), np.zeros((9, 64))).shape[0] == 64
+    assert subspace([Rows(12), Rows(8)], [Rows(13)]) is None
+    assert subspace([np.ones((10, 64))], [np.zeros((9, 64))]).shape[0] == 64

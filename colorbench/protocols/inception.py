@@ -16,6 +16,7 @@ in the scripts, in channels_last: features equal to float32 rounding (~1e-6 rela
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -28,7 +29,7 @@ from colorbench.metrics import networks
 from colorbench.metrics.accumulate import StreamingMetric, output
 from colorbench.metrics.base import MetricContext, MetricSpec
 from colorbench.metrics.features import fold_batch_norms
-from colorbench.metrics.fid import FID_BIAS_N
+from colorbench.metrics.fid import FID_BIAS_N, product_eigenvalues
 from colorbench.metrics.memo import check_pair, memo
 
 WEIGHTS = "inception-v3-google"
@@ -91,18 +92,56 @@ def pool_features(rgb: torch.Tensor, feed: str, device: torch.device) -> torch.T
 
 
 def frechet_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
-                  eps: float = 1e-6, basis: np.ndarray | None = None) -> tuple[float, list[str]]:
-    """|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrtm(S1 S2)) with scipy's sqrtm, as both scripts
-    compute it: a non-finite root is recomputed with eps added to both diagonals; a root whose
-    diagonal has imaginary parts above 1e-3 is an error (the scripts stop there too), smaller
-    ones are dropped. Returns the distance and notes on what happened.
+                  eps: float = 1e-6, basis: np.ndarray | None = None) -> tuple[float, list[str], str]:
+    """|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrtm(S1 S2)) as both scripts compute it with scipy's
+    sqrtm: a non-finite root is recomputed with eps added to both diagonals; a root whose diagonal
+    has imaginary parts above 1e-3 is an error (the scripts stop there too), smaller ones are
+    dropped. Returns the distance, notes on what happened and how the root's trace was taken:
 
-    basis: orthonormal columns spanning range(S1) + range(S2) (`subspace`), when the sets are
-    small beside the feature dimension. S1 S2 = Q (A B) Q^T with A = Q^T S1 Q, B = Q^T S2 Q, so
-    sqrtm(S1 S2) = Q sqrtm(A B) Q^T: the same trace and diagonal from a k x k root instead of a
-    2048 x 2048 one (0.1 s instead of 13 s at 24 images). On such singular products the full root
-    is the less accurate of the two: they differ by about 1e-7 relative (scripts/bench_protocols.py).
-    A non-finite k x k root falls back to the scripts' full computation."""
+    - 'eigenvalues': every eigenvalue of S1 S2 is real and positive (above POSITIVE of the
+      largest: both covariances full rank, as from more images than dimensions). Then sqrtm's root
+      is finite and real, and its trace is the sum of the eigenvalues' square roots: that sum,
+      from one in-place eigenvalue problem (+33 MB and ~2 s at 2048^2, against sqrtm's +174 MB and
+      ~10 s), equal to sqrtm's trace to ~1e-12 relative (tests/test_protocol_fid.py).
+    - 'sqrtm-subspace': `basis` (orthonormal columns spanning range(S1) + range(S2), `subspace`)
+      for sets small beside the feature dimension. S1 S2 = Q (A B) Q^T with A = Q^T S1 Q,
+      B = Q^T S2 Q, so sqrtm(S1 S2) = Q sqrtm(A B) Q^T: the same trace and diagonal from a k x k
+      root (0.1 s instead of 13 s at 24 images). On such singular products the full root is the
+      less accurate of the two: they differ by about 1e-7 relative (scripts/bench_protocols.py).
+    - 'sqrtm': otherwise (and when the k x k root is not finite), the scripts' own computation."""
+    if basis is None:
+        eigenvalues = product_eigenvalues(sigma1, sigma2)
+        if _positive(eigenvalues):
+            diff = mu1 - mu2
+            roots = np.sqrt(eigenvalues.real).sum()
+            return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * roots), [], "eigenvalues"
+        del eigenvalues
+    root, basis, notes = _sqrtm_root(sigma1, sigma2, eps, basis)
+    if np.iscomplexobj(root):
+        # the full root's diagonal; with a basis, diag(Q R Q^T) without forming the 2048^2 product
+        imag = np.diagonal(root.imag) if basis is None else np.einsum("ij,jk,ik->i", basis, root.imag, basis)
+        if not np.allclose(imag, 0, atol=1e-3):
+            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
+                             "(the protocol's own script raises here too)")
+        root = root.real
+    diff = mu1 - mu2
+    value = float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root))
+    return value, notes, "sqrtm" if basis is None else "sqrtm-subspace"
+
+
+POSITIVE = 1e-10  # eigenvalue rounding here is ~1e-13 of the largest; below this, sqrtm decides
+
+
+def _positive(eigenvalues: np.ndarray) -> bool:
+    scale = np.abs(eigenvalues).max(initial=0.0)
+    return bool(scale > 0 and eigenvalues.real.min() > POSITIVE * scale
+                and np.abs(eigenvalues.imag).max() <= POSITIVE * scale)
+
+
+def _sqrtm_root(sigma1: np.ndarray, sigma2: np.ndarray, eps: float,
+                basis: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """scipy's sqrtm of S1 S2 (in the basis' span when it is finite there), with the scripts' eps
+    fallback; returns the root, the basis it is in (None: the full space) and notes."""
     notes = []
     with warnings.catch_warnings():  # scipy warns on the (rank-deficient) products of small sets
         warnings.simplefilter("ignore")
@@ -117,51 +156,65 @@ def frechet_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: 
             offset = np.eye(sigma1.shape[0]) * eps
             root = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
             notes.append(f"singular product: {eps:g} added to both covariances' diagonals, as the protocol does")
-    if np.iscomplexobj(root):
-        # the full root's diagonal; with a basis, diag(Q R Q^T) without forming the 2048^2 product
-        imag = np.diagonal(root.imag) if basis is None else np.einsum("ij,jk,ik->i", basis, root.imag, basis)
-        if not np.allclose(imag, 0, atol=1e-3):
-            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
-                             "(the protocol's own script raises here too)")
-        root = root.real
-    diff = mu1 - mu2
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root)), notes
+    return root, basis, notes
 
 
-def subspace(*features: np.ndarray | torch.Tensor) -> np.ndarray | None:
+RowBlocks = Sequence[torch.Tensor]  # one set's feature rows, in blocks (the accumulator's batches)
+
+
+def subspace(*sets: RowBlocks) -> np.ndarray | None:
     """Orthonormal columns spanning every set's centred features, which hold the ranges of their
     covariances; None unless there are at most half as many of them as feature dimensions (nearer
     the dimension, the QR and the k x k root cost as much as the full root), decided before
     anything is copied."""
-    if 2 * sum(len(f) for f in features) > features[0].shape[1]:
+    if 2 * sum(_rows(blocks) for blocks in sets) > sets[0][0].shape[1]:
         return None
-    centred = np.concatenate([_centred(np.asarray(f, dtype=np.float64)) for f in features])
-    return np.linalg.qr(centred.T)[0]
+    centred = [_centred(np.concatenate([np.asarray(b, dtype=np.float64) for b in blocks])) for blocks in sets]
+    return np.linalg.qr(np.concatenate(centred).T)[0]
+
+
+def _rows(blocks: RowBlocks) -> int:
+    return sum(len(b) for b in blocks)
 
 
 def _centred(act: np.ndarray) -> np.ndarray:
     return act - act.mean(axis=0)
 
 
-def frechet_of_features(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, list[str]]:
-    """FID(real, generated) of two (N, 2048) feature sets as the protocols compute it: np.mean and
-    np.cov per set, then frechet_sqrtm, in the sets' span when they are small (`subspace`)."""
-    (mu_f, sigma_f), (mu_r, sigma_r) = moments(fake), moments(real)
+def frechet_of_features(real: RowBlocks, fake: RowBlocks) -> tuple[float, list[str], str]:
+    """FID(real, generated) of two sets of 2048-d feature rows as the protocols compute it: np.mean
+    and np.cov per set, then frechet_sqrtm, in the sets' span when they are small (`subspace`)."""
+    (mu_f, sigma_f), (mu_r, sigma_r) = moments(*fake), moments(*real)
     return frechet_sqrtm(mu_r, sigma_r, mu_f, sigma_f, basis=subspace(real, fake))
 
 
-def moments(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """np.mean and np.cov (rows are images) of float32 features, in float64, _ROWS rows at a time:
-    np.cov would hold two float64 copies of every row (164 MB at 5000 images). The sums run in
-    another order than np.cov's, equal to ~1e-15 relative (tests/test_protocol_fid.py)."""
-    n = len(features)
-    blocks = features.split(_ROWS)
-    mu = sum(block.to(torch.float64).sum(0) for block in blocks).numpy() / n
-    sigma = np.zeros((features.shape[1], features.shape[1]))
-    for block in blocks:
-        centred = block.to(torch.float64).numpy() - mu
+def moments(*blocks: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """np.mean and np.cov (rows are images) of float32 feature rows given in blocks, in float64,
+    _ROWS rows at a time: np.cov would hold two float64 copies of every row (164 MB at 5000
+    images), and the blocks are never concatenated. The sums run in another order than np.cov's,
+    equal to ~1e-15 relative (tests/test_protocol_fid.py)."""
+    n = _rows(blocks)
+    mu = sum(block.sum(0) for block in _wide_blocks(blocks)) / n
+    sigma = np.zeros((blocks[0].shape[1], blocks[0].shape[1]))
+    for block in _wide_blocks(blocks):
+        centred = block - mu
         sigma += centred.T @ centred
     return mu, sigma / (n - 1)
+
+
+def _wide_blocks(blocks: RowBlocks) -> Iterator[np.ndarray]:
+    """The rows of `blocks` in order, as float64 arrays of _ROWS rows (the last may be shorter)."""
+    pending, count = [], 0
+    for block in blocks:
+        for part in block.split(_ROWS):
+            pending.append(part)
+            count += len(part)
+            if count >= _ROWS:
+                rows = torch.cat(pending)
+                yield rows[:_ROWS].to(torch.float64).numpy()
+                pending, count = ([rows[_ROWS:]], count - _ROWS) if count > _ROWS else ([], 0)
+    if count:
+        yield torch.cat(pending).to(torch.float64).numpy()
 
 
 class ProtocolFID(StreamingMetric):
@@ -191,21 +244,28 @@ class ProtocolFID(StreamingMetric):
         self.real.append(pool_features(self.real_of(target), self.feed, self.device_))
 
     def compute(self) -> dict:
-        fake, real = (self.features(side) for side in ("fake", "real"))
-        if min(len(fake), len(real)) < 2:
-            raise ValueError(f"FID needs at least 2 images per set, got {len(fake)}")
-        value, notes = frechet_of_features(real, fake)
-        warn = [f"FID with {len(fake)} images per set (< {FID_BIAS_N}) is strongly biased upwards "
-                f"and not comparable with FIDs at other N"] if len(fake) < FID_BIAS_N else []
-        return output(value, weights_sha256=self.weights_sha256, n_fake=len(fake), n_real=len(real),
+        fake, real = self.blocks("fake"), self.blocks("real")
+        n_fake, n_real = _rows(fake), _rows(real)
+        if min(n_fake, n_real) < 2:
+            raise ValueError(f"FID needs at least 2 images per set, got {n_fake}")
+        value, notes, root = frechet_of_features(real, fake)
+        warn = [f"FID with {n_fake} images per set (< {FID_BIAS_N}) is strongly biased upwards "
+                f"and not comparable with FIDs at other N"] if n_fake < FID_BIAS_N else []
+        return output(value, weights_sha256=self.weights_sha256, n_fake=n_fake, n_real=n_real, root=root,
                       warnings=warn + notes)
 
-    def features(self, side: str) -> torch.Tensor:
-        """(N, 2048) float32 features of one side ('fake': predictions, 'real'), in update order."""
+    def blocks(self, side: str) -> list[torch.Tensor]:
+        """One side's (rows, 2048) float32 feature blocks ('fake': predictions, 'real'), in update
+        order: the batches' own tensors, never concatenated (41 MB per set at 5000 images)."""
         state = getattr(self, side)
         if isinstance(state, torch.Tensor):  # after a sync: one concatenated tensor
-            return state.reshape(-1, DIM)
-        return torch.cat(state) if state else torch.zeros(0, DIM)
+            return [state.reshape(-1, DIM)]
+        return list(state)
+
+    def features(self, side: str) -> torch.Tensor:
+        """(N, 2048) float32 features of one side, concatenated."""
+        blocks = self.blocks(side)
+        return torch.cat(blocks) if blocks else torch.zeros(0, DIM)
 
 
 WRAPPER_TEXT = ("one image per forward into INCEPTION_V3_FID (bilinear resize to 299, x*0.5+0.5, then per "
