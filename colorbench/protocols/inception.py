@@ -109,24 +109,13 @@ def frechet_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: 
       root (0.1 s instead of 13 s at 24 images). On such singular products the full root is the
       less accurate of the two: they differ by about 1e-7 relative (scripts/bench_protocols.py).
     - 'sqrtm': otherwise (and when the k x k root is not finite), the scripts' own computation."""
-    if basis is None:
-        eigenvalues = product_eigenvalues(sigma1, sigma2)
-        if _positive(eigenvalues):
-            diff = mu1 - mu2
-            roots = np.sqrt(eigenvalues.real).sum()
-            return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * roots), [], "eigenvalues"
-        del eigenvalues
-    root, basis, notes = _sqrtm_root(sigma1, sigma2, eps, basis)
-    if np.iscomplexobj(root):
-        # the full root's diagonal; with a basis, diag(Q R Q^T) without forming the 2048^2 product
-        imag = np.diagonal(root.imag) if basis is None else np.einsum("ij,jk,ik->i", basis, root.imag, basis)
-        if not np.allclose(imag, 0, atol=1e-3):
-            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
-                             "(the protocol's own script raises here too)")
-        root = root.real
+    eigenvalues = product_eigenvalues(sigma1, sigma2) if basis is None else None
+    if eigenvalues is not None and _positive(eigenvalues):
+        trace, notes, route = np.sqrt(eigenvalues.real).sum(), [], "eigenvalues"
+    else:
+        trace, notes, route = _sqrtm_trace(sigma1, sigma2, eps, basis)
     diff = mu1 - mu2
-    value = float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root))
-    return value, notes, "sqrtm" if basis is None else "sqrtm-subspace"
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace), notes, route
 
 
 POSITIVE = 1e-10  # eigenvalue rounding here is ~1e-13 of the largest; below this, sqrtm decides
@@ -138,10 +127,10 @@ def _positive(eigenvalues: np.ndarray) -> bool:
                 and np.abs(eigenvalues.imag).max() <= POSITIVE * scale)
 
 
-def _sqrtm_root(sigma1: np.ndarray, sigma2: np.ndarray, eps: float,
-                basis: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """scipy's sqrtm of S1 S2 (in the basis' span when it is finite there), with the scripts' eps
-    fallback; returns the root, the basis it is in (None: the full space) and notes."""
+def _sqrtm_trace(sigma1: np.ndarray, sigma2: np.ndarray, eps: float,
+                 basis: np.ndarray | None) -> tuple[float, list[str], str]:
+    """The trace of scipy's sqrtm of S1 S2 (in the basis' span when that root is finite), with the
+    scripts' eps fallback and imaginary-part check; returns it, notes and the route taken."""
     notes = []
     with warnings.catch_warnings():  # scipy warns on the (rank-deficient) products of small sets
         warnings.simplefilter("ignore")
@@ -156,7 +145,14 @@ def _sqrtm_root(sigma1: np.ndarray, sigma2: np.ndarray, eps: float,
             offset = np.eye(sigma1.shape[0]) * eps
             root = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
             notes.append(f"singular product: {eps:g} added to both covariances' diagonals, as the protocol does")
-    return root, basis, notes
+    if np.iscomplexobj(root):
+        # the full root's diagonal; with a basis, diag(Q R Q^T) without forming the 2048^2 product
+        imag = np.diagonal(root.imag) if basis is None else np.einsum("ij,jk,ik->i", basis, root.imag, basis)
+        if not np.allclose(imag, 0, atol=1e-3):
+            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in sqrtm(S1 S2) "
+                             "(the protocol's own script raises here too)")
+        root = root.real
+    return np.trace(root), notes, "sqrtm" if basis is None else "sqrtm-subspace"
 
 
 RowBlocks = Sequence[torch.Tensor]  # one set's feature rows, in blocks (the accumulator's batches)
