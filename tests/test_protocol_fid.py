@@ -219,3 +219,23 @@ def test_subspace_declines_large_sets_before_copying_them():
 
     assert subspace([Rows(12), Rows(8)], [Rows(13)]) is None
     assert subspace([np.ones((10, 64))], [np.zeros((9, 64))]).shape[0] == 64
+
+
+def test_fid_update_checks_the_batch_without_a_float64_copy():
+    """The protocols' FID reads the batch as given (the network reads float32): the range is
+    still checked, naming the argument, and float32 k/255 equals what the float64 copy held."""
+    from colorbench.metrics.memo import check_pair, clear_memo
+
+    x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)).float() / 255
+    y = x.flip(0)
+    try:
+        pred, target = check_pair(x, y, widen=False)
+        assert pred is x and target is y
+        wide, _ = check_pair(x, y)
+        assert wide.dtype == torch.float64 and torch.equal(wide.to(torch.float32), x)
+        with pytest.raises(ValueError, match="target"):
+            check_pair(x, y + 2, widen=False)
+        with pytest.raises(ValueError, match="pred"):
+            check_pair(x * float("nan"), y, widen=False)
+    finally:
+        clear_memo()

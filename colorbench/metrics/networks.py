@@ -1,7 +1,7 @@
 """The one cache of loaded feature networks (pytorch-fid's Inception, the protocols' Inception and
 LPIPS-VGG): built once per (name, weights' SHA-256, device) and shared by every metric that uses
 it. The scoring engine drops them all once the last batch is scored: computing the values needs
-none of them (0.15 GB at the peak of `score --protocol ct2`, which comes in FID's compute).
+none of them (0.1-0.15 GB of FID's compute: `score --protocol ct2`'s Inception and VGG).
 """
 from __future__ import annotations
 
