@@ -28,7 +28,8 @@ guess as the prediction, PNG); CT2 reads them as fake_NAME (hard links).
 2. Memory and time at scale: peak RSS of `colorbench score` (default metrics) and of
    `colorbench score --protocol ct2`, each on --memory-n pairs, beside a process that only
    imports torch, torchvision, torchmetrics, lpips and pytorch-fid (the import floor; one importing
-   what score imports is printed beside it), measured in the same run; wall time per 1000 pairs of
+   what score imports is printed beside it), measured in the same run before and after the scoring
+   runs, the lower reading counting; wall time per 1000 pairs of
    each, and of CT2's code scaled from part 1. The ct2 run writes --out, whose summary names the
    route each FID's root took (frechet_sqrtm).
 The machine may be shared: the load average is printed; noisy numbers need a rerun.
@@ -185,20 +186,26 @@ def speed(args, work: Path, weights: Path, photos: list[Path], inception: Path) 
 def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path, speed_runs: dict | None) -> None:
     n = args.memory_n
     pred, gt = bm.make_pairs(work / "memory", n, args.size, photos, seed=1)
-    floors = {label: bm.run_child([sys.executable, "-c", code], bm.child_env(bm.fresh_cache(work, weights)), work)
-              for label, code in FLOORS.items()}
-    floor = floors[LIBRARY_FLOOR]
+    def measure_floors() -> dict:
+        return {label: bm.run_child([sys.executable, "-c", code], bm.child_env(bm.fresh_cache(work, weights)), work)
+                for label, code in FLOORS.items()}
+    before = measure_floors()
     commands = {"default": ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
                 "ct2": (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
                         ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics) + ["--out", str(work / "ct2-out")])}
     runs = {commands[key][0]: bm.run_child(commands[key][1], bm.child_env(bm.fresh_cache(work, weights)), work)
             for key in args.memory_runs.split(",")}
+    after = measure_floors()
+    # The floor has read 0.87 to 1.17 GB on one idle machine within a day (docs/protocols.md); before and
+    # after the runs, the target is judged against the lower reading.
+    floor = min(before[LIBRARY_FLOOR]["rss"], after[LIBRARY_FLOOR]["rss"])
     print(f"\nmemory and time: {n} pairs of {args.size} px, fresh processes, one run each "
           f"(load average {os.getloadavg()[0]:.2f})")
-    for label, r in floors.items():
-        print(f"  {label}: peak RSS {r['rss'] / 1e9:.3f} GB")
+    for label in FLOORS:
+        print(f"  {label}: peak RSS {before[label]['rss'] / 1e9:.3f} GB before the runs, "
+              f"{after[label]['rss'] / 1e9:.3f} after")
     for name, r in runs.items():
-        above = r["rss"] - floor["rss"]
+        above = r["rss"] - floor
         print(f"  {name:<36} peak RSS {r['rss'] / 1e9:.3f} GB, {above / 1e9:.3f} GB above the import floor "
               f"(target <= {MEMORY_TARGET / 1e9:.2f} GB: {'met' if above <= MEMORY_TARGET else 'NOT met'}); "
               f"{r['wall'] / n * 1000:.0f} s per 1000 pairs")

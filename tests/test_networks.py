@@ -57,8 +57,11 @@ def test_metrics_of_different_networks_are_scored_in_separate_passes():
     ct2 = protocols.get("ct2")
     assert network_passes(["lpips", "psnr", "fid", "ssim", "lpips_convert", "fid_convert"], ct2.metrics) == [
         ["psnr", "ssim", "lpips", "lpips_convert"], ["fid", "fid_convert"]]
-    # metrics without a network join the per-image pass, not FID's, wherever it comes
-    assert network_passes(["fid", "psnr", "lpips"], ct2.metrics) == [["fid"], ["psnr", "lpips"]]
+    # per-image passes run first (FID's states grow with N); metrics without a network join them
+    assert network_passes(["fid", "psnr", "lpips"], ct2.metrics) == [["psnr", "lpips"], ["fid"]]
+    assert network_passes(["kid", "lpips_vgg", "fid", "psnr", "lpips"], METRICS) == [
+        ["psnr", "lpips_vgg"], ["lpips"], ["kid", "fid"]]
+    assert network_passes(["fid", "psnr_pooled"], METRICS) == [["psnr_pooled", "fid"]]
     assert network_passes(["fid", "psnr"], ct2.metrics) == [["psnr", "fid"]]
     assert network_passes(["psnr", "mse_ab"], METRICS) == [["psnr", "mse_ab"]]
     assert network_passes([], METRICS) == [[]]

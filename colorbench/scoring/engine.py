@@ -14,8 +14,9 @@ files are listed (DataError under strict=True).
 Memory is bounded by pixels (MAX_BATCH_PIXELS per batch, WAVE_PIXELS decoded at once), so it does
 not grow with the number of images; the metrics' working memory scales with the largest image.
 Metrics that load different networks are scored in separate passes over the images (decoded
-again), so only one pass's networks and states are held at a time; the networks are dropped
-before the values are computed.
+again), so only one pass's networks and states are held at a time; passes of per-image metrics
+come first, so states that grow with N (FID's features) are built last; the networks are dropped
+before the values are computed, and freed memory is handed back to the system after each pass.
 Under torchrun each rank scores its contiguous block of whole batches of the one plan, the
 accumulators' states are synchronised (sums added, lists concatenated in rank order) and the
 per-image ids gathered: the result does not depend on the number of ranks.
@@ -193,8 +194,8 @@ def _nothing_scored(n_pairs: int, plan, result: ScoreResult) -> str:
 def _return_freed_memory() -> None:
     """glibc keeps freed memory for reuse in holes that later, differently sized tensors do not
     fit (the batches, the networks' activations, FID's eigenproblem), so RSS creeps up; after
-    each wave and before compute, malloc_trim hands the free pages back. Elsewhere (no glibc)
-    nothing happens."""
+    each wave, before compute and after each pass, malloc_trim hands the free pages back.
+    Elsewhere (no glibc) nothing happens."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
@@ -212,17 +213,18 @@ def _compute(accumulators: dict, result: ScoreResult) -> None:
 def network_passes(names: list[str], registry) -> list[list[str]]:
     """The metrics grouped into passes over the images, one per set of network weights they load:
     only one pass's networks and states are held at a time. For `--protocol ct2` at 5000 pairs
-    that keeps the FID features (0.12 GB) apart from LPIPS-VGG and its feature maps. Metrics
-    without a network join the first pass of per-image metrics only (whose states hold 8 bytes
-    per image, FID's 16 KB), else the first pass. Unknown names raise before anything is built."""
+    that keeps the FID features (0.12 GB) apart from LPIPS-VGG and its feature maps. Passes of
+    per-image metrics only (states of 8 bytes per image, FID's 16 KB) come first, so the states
+    that grow with N are built last and never sit under another pass's working memory; metrics
+    without a network join the first of them, else the first pass. Unknown names raise before
+    anything is built."""
     specs = [registry.get(n) for n in names]
     groups: dict[tuple[str, ...], list] = {}
     for spec in specs:
         groups.setdefault(tuple(sorted(spec.weights)), []).append(spec)
     plain = groups.pop((), [])
-    passes = list(groups.values()) or [[]]
-    host = next((k for k, group in enumerate(passes) if all(s.per_image for s in group)), 0)
-    passes[host] = plain + passes[host]
+    passes = sorted(groups.values(), key=lambda group: not all(s.per_image for s in group)) or [[]]
+    passes[0] = plain + passes[0]
     return [[s.name for s in group] for group in passes]
 
 
@@ -308,3 +310,4 @@ def _score_pass(plan, n_pairs: int, metrics: list[str], context: MetricContext, 
         # run of 68 rows reached 13 GB.
         accumulators.clear()
         gc.collect()
+        _return_freed_memory()  # the states just freed: before the next pass or the exit
