@@ -183,19 +183,22 @@ def speed(args, work: Path, weights: Path, photos: list[Path], inception: Path) 
     return runs
 
 
+def _floors(work: Path, weights: Path) -> dict:
+    """Each FLOORS process's run (bm.run_child), by label."""
+    return {label: bm.run_child([sys.executable, "-c", code], bm.child_env(bm.fresh_cache(work, weights)), work)
+            for label, code in FLOORS.items()}
+
+
 def memory(args, work: Path, weights: Path, photos: list[Path], inception: Path, speed_runs: dict | None) -> None:
     n = args.memory_n
     pred, gt = bm.make_pairs(work / "memory", n, args.size, photos, seed=1)
-    def measure_floors() -> dict:
-        return {label: bm.run_child([sys.executable, "-c", code], bm.child_env(bm.fresh_cache(work, weights)), work)
-                for label, code in FLOORS.items()}
-    before = measure_floors()
+    before = _floors(work, weights)
     commands = {"default": ("colorbench score (default metrics)", ours_cmd(pred, gt, inception, protocol="")),
                 "ct2": (f"colorbench score --protocol ct2{' --metrics ' + args.memory_ct2_metrics if args.memory_ct2_metrics else ''}",
                         ours_cmd(pred, gt, inception, metrics=args.memory_ct2_metrics) + ["--out", str(work / "ct2-out")])}
     runs = {commands[key][0]: bm.run_child(commands[key][1], bm.child_env(bm.fresh_cache(work, weights)), work)
             for key in args.memory_runs.split(",")}
-    after = measure_floors()
+    after = _floors(work, weights)
     # The floor has read 0.87 to 1.17 GB on one idle machine within a day (docs/protocols.md); before and
     # after the runs, the target is judged against the lower reading.
     floor = min(before[LIBRARY_FLOOR]["rss"], after[LIBRARY_FLOOR]["rss"])

@@ -216,8 +216,7 @@ def network_passes(names: list[str], registry) -> list[list[str]]:
     that keeps the FID features (0.12 GB) apart from LPIPS-VGG and its feature maps. Passes of
     per-image metrics only (states of 8 bytes per image, FID's 16 KB) come first, so the states
     that grow with N are built last and never sit under another pass's working memory; metrics
-    without a network join the first of them, else the first pass. Unknown names raise before
-    anything is built."""
+    without a network join the first pass. Unknown names raise before anything is built."""
     specs = [registry.get(n) for n in names]
     groups: dict[tuple[str, ...], list] = {}
     for spec in specs:
